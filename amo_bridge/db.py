@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Numeric, String, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, String, create_engine, event
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -88,14 +89,28 @@ class Percent(TypeDecorator[Decimal]):
         return Decimal(str(value)).quantize(self.QUANTUM)
 
 
+# Named constraints: SQLite batch migrations can only alter constraints that have names.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
+        database = make_url(url).database
+        if database and not memory:
+            # The embedded default lives in the instance folder, which may not exist yet.
+            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             echo=echo,

@@ -1,0 +1,217 @@
+"""The one queue factory, and enqueue-after-commit.
+
+Three modes (``Settings.effective_job_mode``):
+
+- ``rq``: Redis + RQ, JSON serializer, explicit connection, a default :class:`rq.Retry` on
+  every job. Idempotency lives in the database, never in RQ job ids.
+- ``thread``: the embedded default without Redis — a worker thread in the serving process
+  (never inside the request that enqueued).
+- ``inline``: the job runs synchronously right after the commit that enqueued it (tests, CLI).
+
+Domain functions never enqueue. The delivery layer calls :func:`enqueue_after_commit`; the job
+goes out only when the session commits, and is dropped if it rolls back. If Redis is down the
+commit still stands: the row stays in its pending state and the sweeper re-enqueues it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import queue as stdlib_queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+#: Seconds between attempts of a failing job; its length is the number of retries.
+RETRY_INTERVALS = (10, 30, 60, 300, 900)
+DEFAULT_QUEUE = "default"
+JOB_TIMEOUT_SECONDS = 600
+_AFTER_COMMIT_KEY = "amo_bridge.after_commit"
+
+
+@dataclass(frozen=True, slots=True)
+class JobCall:
+    func: str  # dotted path "jobs.module.function": the worker imports it
+    args: tuple[Any, ...] = ()
+    job_id: str | None = None
+
+
+class JobQueue(Protocol):
+    mode: str
+
+    def enqueue(self, call: JobCall) -> None: ...
+
+
+def resolve(func: str) -> Callable[..., Any]:
+    module_name, _, attribute = func.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _check_args(call: JobCall) -> None:
+    # Jobs take ids and plain values: whatever goes through Redis must survive JSON.
+    for arg in call.args:
+        if not isinstance(arg, str | int | float | bool | type(None)):
+            raise TypeError(f"job {call.func} got a {type(arg).__name__}; jobs take ids")
+
+
+class RQJobQueue:
+    mode = "rq"
+
+    def __init__(self, connection: Any, *, name: str = DEFAULT_QUEUE) -> None:
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+
+        self.connection = connection
+        self.rq_queue = Queue(name, connection=connection, serializer=JSONSerializer)
+
+    def enqueue(self, call: JobCall) -> None:
+        from rq import Retry
+
+        _check_args(call)
+        self.rq_queue.enqueue(
+            call.func,
+            *call.args,
+            job_id=call.job_id,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            failure_ttl=7 * 24 * 3600,
+            result_ttl=3600,
+        )
+
+
+class InlineJobQueue:
+    """Runs each job at once in the caller's thread; failures propagate to the caller."""
+
+    mode = "inline"
+
+    def __init__(self) -> None:
+        self.executed: list[JobCall] = []
+
+    def enqueue(self, call: JobCall) -> None:
+        _check_args(call)
+        self.executed.append(call)
+        resolve(call.func)(*call.args)
+
+
+@dataclass
+class ThreadJobQueue:
+    """The embedded worker: one daemon thread, the same retry intervals as RQ."""
+
+    mode: str = "thread"
+    retry_intervals: tuple[float, ...] = RETRY_INTERVALS
+    _pending: stdlib_queue.Queue = field(default_factory=stdlib_queue.Queue)
+    _thread: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _busy: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def enqueue(self, call: JobCall) -> None:
+        _check_args(call)
+        self._pending.put((call, 0))
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="amo-bridge-worker", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._pending.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until nothing is queued or running (demo and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._pending.empty() and self._busy == 0:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            item = self._pending.get()
+            if item is None:
+                continue
+            call, attempt = item
+            with self._lock:
+                self._busy += 1
+            try:
+                resolve(call.func)(*call.args)
+            except Exception:  # noqa: BLE001 - the worker must survive any job; retried below
+                self._retry(call, attempt)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+
+    def _retry(self, call: JobCall, attempt: int) -> None:
+        if attempt >= len(self.retry_intervals):
+            log.exception("job %s%r failed for good after %d attempts", call.func, call.args,
+                          attempt + 1)
+            return
+        delay = self.retry_intervals[attempt]
+        log.warning("job %s%r failed; retry %d in %ss", call.func, call.args, attempt + 1, delay,
+                    exc_info=True)
+        timer = threading.Timer(delay, self._pending.put, args=((call, attempt + 1),))
+        timer.daemon = True
+        timer.start()
+
+
+def make_queue(mode: str, *, redis: Any = None) -> JobQueue:
+    if mode == "rq":
+        if redis is None:
+            raise ValueError("rq mode needs a Redis connection")
+        return RQJobQueue(redis)
+    if mode == "thread":
+        return ThreadJobQueue()
+    if mode == "inline":
+        return InlineJobQueue()
+    raise ValueError(f"unknown job mode {mode!r}")
+
+
+# --- enqueue after commit -------------------------------------------------------------------
+
+
+def enqueue_after_commit(session: Session, func: str, *args: Any, job_id: str | None = None):
+    """Queue ``func(*args)`` to be enqueued when ``session`` commits (dropped on rollback)."""
+    call = JobCall(func, tuple(args), job_id)
+    _check_args(call)
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(call)
+
+
+def install_after_commit(factory: sessionmaker, get_queue: Callable[[], JobQueue]) -> None:
+    """Wire a session factory so that deferred jobs go to the queue after each commit."""
+
+    @event.listens_for(factory, "after_commit")
+    def _after_commit(session: Session) -> None:
+        calls = session.info.pop(_AFTER_COMMIT_KEY, [])
+        if calls:
+            dispatch(get_queue(), calls)
+
+    @event.listens_for(factory, "after_soft_rollback")
+    def _after_rollback(session: Session, _previous: Any) -> None:
+        session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+def dispatch(queue: JobQueue, calls: list[JobCall]) -> None:
+    from redis.exceptions import RedisError
+
+    for call in calls:
+        try:
+            queue.enqueue(call)
+        except RedisError as exc:
+            # The row is committed in its pending state; the sweeper will re-enqueue it.
+            log.warning("could not enqueue %s%r (%s); the sweeper will retry it",
+                        call.func, call.args, exc)

@@ -1,0 +1,25 @@
+"""The periodic schedule, shared by ``rq cron`` (config/cron.py) and the embedded scheduler.
+
+Each later capability appends its periodic job here (renewal scan, reminders, reconcile, token
+refresh); the function must take no arguments and be idempotent — a tick may run twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    func: str  # dotted path of a job function taking no arguments
+    interval_seconds: int | None = None
+    cron: str | None = None  # crontab expression, UTC
+
+    def __post_init__(self) -> None:
+        if (self.interval_seconds is None) == (self.cron is None):
+            raise ValueError(f"{self.func}: give exactly one of interval_seconds and cron")
+
+
+PERIODIC: list[Periodic] = [
+    Periodic("jobs.sweeper.sweep", interval_seconds=60),
+]
