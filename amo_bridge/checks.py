@@ -47,7 +47,9 @@ def _database(settings: Settings) -> Iterator[Check]:
         if current == head:
             yield "migrations", True, f"at head {head}"
         else:
-            yield "migrations", False, f"at {current}, code needs {head}: run 'amo-bridge db upgrade'"
+            yield "migrations", False, (
+                f"at {current}, code needs {head}: run 'amo-bridge db upgrade'"
+            )
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         yield "database", False, reason

@@ -1,4 +1,7 @@
-"""The WSGI entry point for gunicorn: ``gunicorn -c config/gunicorn.conf.py amo_bridge.wsgi:app``."""
+"""The WSGI entry point.
+
+``gunicorn -c config/gunicorn.conf.py amo_bridge.wsgi:app``
+"""
 
 from amo_bridge.app import create_app
 

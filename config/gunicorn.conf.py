@@ -1,4 +1,6 @@
-"""gunicorn settings for the web process: ``gunicorn -c config/gunicorn.conf.py amo_bridge.wsgi:app``.
+"""gunicorn settings for the web process.
+
+``gunicorn -c config/gunicorn.conf.py amo_bridge.wsgi:app``.
 
 Read by path, not imported by the package. Every value can be overridden from the environment
 with gunicorn's own ``GUNICORN_CMD_ARGS`` or the variables below.

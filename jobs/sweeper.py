@@ -64,7 +64,9 @@ def sweep() -> dict[str, int]:
                 execution_options={"synchronize_session": False},
             )
             for row_id in ids:
-                enqueue_after_commit(session, item.job, row_id, job_id=f"sweep-{item.name}-{row_id}")
+                enqueue_after_commit(
+                    session, item.job, row_id, job_id=f"sweep-{item.name}-{row_id}"
+                )
             swept[item.name] = len(ids)
         log.info("sweeper re-enqueued %d %s rows", len(ids), item.name)
     return swept

@@ -17,7 +17,7 @@ CRON_CONFIG = Path(__file__).resolve().parent.parent / "config" / "cron.py"
 
 
 def run_worker(settings: Settings, *, burst: bool = False, queues: tuple[str, ...] = ()) -> bool:
-    """Run an RQ worker (with RQ's scheduler for retries) until stopped; ``burst`` drains and exits."""
+    """Run an RQ worker (with RQ's scheduler, for retries); ``burst`` drains and exits."""
     from rq import Worker
     from rq.serializers import JSONSerializer
 

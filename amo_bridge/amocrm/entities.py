@@ -80,7 +80,8 @@ class Tag:
 
 
 def _tags(raw: Mapping[str, Any]) -> tuple[Tag, ...]:
-    return tuple(Tag(id=_int(t.get("id")), name=_str(t.get("name"))) for t in _embedded(raw, "tags"))
+    return tuple(Tag(id=_int(t.get("id")), name=_str(t.get("name")))
+                 for t in _embedded(raw, "tags"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,9 +52,10 @@ def make_session(
     retry = Retry(
         total=connect_retries,
         connect=connect_retries,
-        read=0,
+        # False re-raises at once, so a read timeout stays a ReadTimeout (not "max retries").
+        read=False,
         status=0,
-        other=0,
+        other=False,
         redirect=0,
         backoff_factor=0.2,
         raise_on_status=False,

@@ -35,9 +35,10 @@ _COOL_DOWN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local untl = now + tonumber(ARGV[1])
+local ttl_ms = math.ceil(tonumber(ARGV[1]) / 1000) + 1
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untl > current then
-  redis.call('SET', KEYS[1], string.format('%.0f', untl), 'PX', math.ceil(tonumber(ARGV[1]) / 1000) + 1)
+  redis.call('SET', KEYS[1], string.format('%.0f', untl), 'PX', ttl_ms)
 end
 return 1
 """

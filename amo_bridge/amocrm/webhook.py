@@ -119,6 +119,7 @@ def account_id_of(body: bytes, content_type: str | None) -> int | None:
     """
     try:
         data = (body.encode() if isinstance(body, str) else bytes(body)).strip()
+        data = data.removeprefix(b"\xef\xbb\xbf")
         if data[:1] == b"{":
             if len(data) > MAX_BODY_BYTES:
                 return None
@@ -273,8 +274,8 @@ def _text_of(body: bytes, max_bytes: int) -> str:
             f"body holds a control character at {control.start()}: binary data, not a webhook",
             code="binary",
         )
-    # Surrounding whitespace is never part of a form body (a newline would be %0A).
-    text = text.strip()
+    # Surrounding whitespace (and a BOM some proxies add) is never part of a form body.
+    text = text.removeprefix("\ufeff").strip()
     if not text:
         raise WebhookParseError("empty body", code="empty")
     return text

@@ -105,7 +105,7 @@ class WritesMixin:
         return self.update("tasks", items)
 
     def add_notes(self, entity_type: str, items: Sequence[Mapping[str, Any]]) -> BatchResult:
-        """``POST /api/v4/{leads|contacts|companies}/notes``: ``[{entity_id, note_type, params}]``."""
+        """``POST /api/v4/{leads|contacts|companies}/notes``, items from ``note_payload``."""
         return self.create(f"{entity_type}/notes", items)
 
     def add_tags(self, entity_type: str, ids: Sequence[int], tags: Sequence[str]) -> BatchResult:

@@ -19,7 +19,7 @@ from . import records
 from .errors import Validation
 from .fields import apply_values
 from .oauth import Integration
-from .state import Account, Actor, Operation
+from .state import Account, Actor, Operation, Simulator
 
 Record = dict[str, Any]
 DEFAULT_SEED = Path(__file__).with_name("default_seed.toml")
@@ -49,15 +49,14 @@ def to_ts(value: Any, default: int) -> int:
     return int(value)
 
 
-def load_seed(source: str | Path | Record, now: datetime) -> list[Account]:
+def load_seed(source: str | Path | Record, sim: Simulator) -> list[Account]:
     doc = read_seed(source)
     tables = doc.get("accounts", [doc] if "subdomain" in doc else [])
-    return [_account(table, now) for table in tables]
+    return [_account(table, sim) for table in tables]
 
 
-def _account(t: Record, now: datetime) -> Account:
-    from .simulator_ref import detached_simulator  # a lightweight op context for seeding
-
+def _account(t: Record, sim: Simulator) -> Account:
+    now = sim.clock.now()
     ts_now = int(now.timestamp())
     account = Account(
         id=int(t["id"]), subdomain=t["subdomain"], name=t.get("name", t["subdomain"]),
@@ -89,7 +88,6 @@ def _account(t: Record, now: datetime) -> Account:
         expires = to_ts(tok.get("expires_at"), int((now + timedelta(days=5 * 365)).timestamp()))
         account.oauth.add_access_token(tok["access_token"], int(tok["user_id"]),
                                        datetime.fromtimestamp(expires, UTC))
-    sim = detached_simulator()
     for kind in ("companies", "contacts", "leads", "tasks"):
         for item in t.get(kind, []):
             created = to_ts(item.get("created_at"), ts_now)

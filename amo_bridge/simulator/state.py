@@ -185,7 +185,7 @@ class Simulator:
         from .seed import load_seed
 
         with self.lock:
-            return [self.add_account(a) for a in load_seed(source, self.clock.now())]
+            return [self.add_account(a) for a in load_seed(source, self)]
 
     def base_url(self, account: Account) -> str:
         return f"{self.public_url}/s/{account.subdomain}"

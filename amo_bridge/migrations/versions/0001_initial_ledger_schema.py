@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-21 23:44:28.252150
 """
 
-from alembic import op
 import sqlalchemy as sa
-import amo_bridge.db
+from alembic import op
 
+import amo_bridge.db
 
 revision = "0001"
 down_revision = None
