@@ -65,17 +65,17 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 @one_line_errors
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: head)."""
+    """Apply migrations up to REVISION (default: all heads)."""
     from amo_bridge import migrate
     from amo_bridge.app import ensure_instance
 
     settings = settings_from_env()
     ensure_instance(settings.instance_path)
     migrate.upgrade(settings.database_url, revision)
-    click.echo(f"database at {migrate.head_revision() if revision == 'head' else revision}")
+    click.echo(f"database at {migrate.head_revision() if revision == 'heads' else revision}")
 
 
 @db.command("downgrade")

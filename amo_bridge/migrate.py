@@ -22,7 +22,7 @@ def alembic_config(url: str, *, engine: Engine | None = None) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head", *, engine: Engine | None = None) -> None:
+def upgrade(url: str, revision: str = "heads", *, engine: Engine | None = None) -> None:
     _with_connection(url, engine, lambda cfg: command.upgrade(cfg, revision))
 
 
@@ -30,13 +30,16 @@ def downgrade(url: str, revision: str, *, engine: Engine | None = None) -> None:
     _with_connection(url, engine, lambda cfg: command.downgrade(cfg, revision))
 
 
+def head_revision() -> str | None:
+    """The code's head; several parallel heads (branches not yet merged) read as one string."""
+    heads = sorted(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    return "+".join(heads) if heads else None
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def head_revision() -> str | None:
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        heads = sorted(MigrationContext.configure(connection).get_current_heads())
+    return "+".join(heads) if heads else None
 
 
 def _with_connection(url, engine, action) -> None:

@@ -81,9 +81,9 @@ __all__ = [
     "to_json_lines",
 ]
 
-#: Real hooks are a few KB (a bulk change of hundreds of leads: hundreds of KB). Anything near
-#: this is not amoCRM; the door should refuse such a body before storing it.
-MAX_BODY_BYTES = 8 * 1024 * 1024
+#: Real hooks are a few KB (a bulk change of hundreds of leads: hundreds of KB). The default
+#: equals the door's ``WEBHOOK_MAX_BODY_BYTES`` default; callers pass the setting's value.
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ACCOUNT_ID = re.compile(rb"(?:^|&)account(?:\[|%5[bB])id(?:\]|%5[dD])=([0-9]{1,18})(?=&|$)")

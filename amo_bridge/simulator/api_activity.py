@@ -123,13 +123,27 @@ def _type_matches(event: Record, types: set[str]) -> bool:
     return False
 
 
-def _status_filter(f: Record) -> set[tuple[int, int]] | None:
+def _status_filter(f: Record) -> list[tuple[int | None, int | None]] | None:
     spec = (f.get("value_after") or {}) if isinstance(f.get("value_after"), dict) else {}
     statuses = spec.get("leads_statuses")
     if not statuses:
         return None
     rows = statuses.values() if isinstance(statuses, dict) else statuses
-    return {(int(s["pipeline_id"]), int(s["status_id"])) for s in rows if isinstance(s, dict)}
+    try:
+        return [(int(s["pipeline_id"]) if s.get("pipeline_id") else None,
+                 int(s["status_id"]) if s.get("status_id") else None)
+                for s in rows if isinstance(s, dict)]
+    except ValueError as exc:
+        raise ApiError(400, "Invalid filter[value_after][leads_statuses]") from exc
+
+
+def _status_matches(event: Record, pairs: list[tuple[int | None, int | None]]) -> bool:
+    for value in event["value_after"]:
+        status = value.get("lead_status")
+        if status and any((p is None or p == status["pipeline_id"])
+                          and (s is None or s == status["id"]) for p, s in pairs):
+            return True
+    return False
 
 
 @bp.get("/api/v4/events")
@@ -151,9 +165,7 @@ def list_events() -> Response:
         and (not entities or e["entity_type"] in entities)
         and (not entity_ids or e["entity_id"] in entity_ids)
         and in_range(e["created_at"], f.get("created_at"))
-        and (pairs is None or any(
-            (v["lead_status"]["pipeline_id"], v["lead_status"]["id"]) in pairs
-            for v in e["value_after"] if "lead_status" in v))
+        and (pairs is None or _status_matches(e, pairs))
     ]
     spec = q.get("order") if isinstance(q.get("order"), dict) else {}
     direction = spec.get("created_at", spec.get("id", "desc"))

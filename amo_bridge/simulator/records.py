@@ -12,7 +12,7 @@ from typing import Any
 from . import webhook_payload as v2
 from .errors import INVALID_TYPE, NOT_BLANK, NOT_SUPPORTED, ApiError, Validation
 from .fields import apply_values, field_value_text
-from .state import Account, Operation
+from .model import Account, Operation
 
 Record = dict[str, Any]
 WON, LOST = 142, 143

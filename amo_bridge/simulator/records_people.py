@@ -21,7 +21,7 @@ from .records import (
     resolve_tags,
     tag_events,
 )
-from .state import Operation
+from .model import Operation
 
 Record = dict[str, Any]
 SINGULAR = {"contacts": "contact", "companies": "company"}

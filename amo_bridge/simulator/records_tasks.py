@@ -12,7 +12,7 @@ from typing import Any
 from . import webhook_payload as v2
 from .errors import INVALID_TYPE, NOT_BLANK, NOT_SUPPORTED, ApiError, Validation
 from .records import check_ints, check_user, is_int, request_id
-from .state import Account, Operation
+from .model import Account, Operation
 
 Record = dict[str, Any]
 ENTITY_TYPES = ("leads", "contacts", "companies", "customers")

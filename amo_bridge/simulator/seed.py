@@ -19,7 +19,8 @@ from . import records
 from .errors import Validation
 from .fields import apply_values
 from .oauth import Integration
-from .state import Account, Actor, Operation, Simulator
+from .model import Account, Actor, Operation
+from .state import Simulator
 
 Record = dict[str, Any]
 DEFAULT_SEED = Path(__file__).with_name("default_seed.toml")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import Account
+from .model import Account
 
 Record = dict[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .fields import DATE_TYPES
-from .state import Account, Actor
+from .model import Account, Actor
 
 Record = dict[str, Any]
 ELEMENT_TYPES = {"contacts": 1, "leads": 2, "companies": 3, "customers": 12}
