@@ -16,6 +16,7 @@ from amo_bridge.settings import Settings, load_settings
 from amo_bridge.web import health
 from amo_bridge.web.problems import register_error_handlers
 from jobs.runtime import Runtime, build_runtime, set_runtime
+from webhooks import amocrm as amocrm_webhooks
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -52,6 +53,7 @@ def create_app(
     _install_request_ids(app)
     register_error_handlers(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(amocrm_webhooks.bp)
 
     if start_background and runtime.queue.mode == "thread":
         _start_embedded_background(runtime)

@@ -184,5 +184,21 @@ def demo(keep_serving: bool, port: int, instance: str | None) -> None:
     sys.exit(run_demo(keep_serving=keep_serving, port=port, instance=instance, echo=click.echo))
 
 
+
+# --- commands of the capabilities, each in its own module ------------------------------------
+
+
+def _register_commands() -> None:
+    from amo_bridge import cli_amocrm
+
+    main.add_command(cli_amocrm.account)
+    main.add_command(cli_amocrm.webhook)
+    main.add_command(cli_amocrm.reconcile)
+    main.add_command(cli_amocrm.simulator)
+
+
+_register_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -8,6 +8,7 @@ so a row swept while its job is merely slow costs a no-op run, never a duplicate
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,8 @@ class Sweepable:
 
 #: The work tables, by name. Each capability that owns a work table registers it here.
 SWEEPABLES: dict[str, Sweepable] = {}
+#: Modules whose import registers their work tables (``register(...)`` at module level).
+WORK_MODULES: list[str] = ["jobs.inbox"]
 
 
 def register(sweepable: Sweepable) -> Sweepable:
@@ -43,6 +46,8 @@ def register(sweepable: Sweepable) -> Sweepable:
 
 def sweep() -> dict[str, int]:
     """Periodic job: returns how many rows of each table were re-enqueued."""
+    for module in WORK_MODULES:
+        importlib.import_module(module)
     runtime = get_runtime()
     now = runtime.clock.now()
     cutoff = now - timedelta(seconds=runtime.settings.sweeper_stale_seconds)

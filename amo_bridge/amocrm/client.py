@@ -14,7 +14,7 @@ import requests
 
 from amo_bridge.amocrm.http import make_session
 from amo_bridge.amocrm.oauth import OAuthCredentials, TokenManager, TokenStore
-from amo_bridge.amocrm.ratelimit import RateLimiter
+from amo_bridge.amocrm.ratelimit import RateLimiter, acquire
 from amo_bridge.amocrm.reads import ReadsMixin
 from amo_bridge.amocrm.transport import AlertPort, RetryPolicy, Transport
 from amo_bridge.amocrm.writes import MemoryRecorder, WriteRecorder, WritesMixin
@@ -46,8 +46,12 @@ class AmoClient(ReadsMixin, WritesMixin):
         self.session = session or make_session()
         self.clock = clock
         self.recorder: WriteRecorder = recorder or MemoryRecorder()
-        self.token_manager = TokenManager(tokens, session=self.session, base_url=self.base_url,
-                                          credentials=credentials, clock=clock)
+        self.token_manager = TokenManager(
+            tokens, session=self.session, base_url=self.base_url, credentials=credentials,
+            clock=clock,
+            before_request=lambda: acquire(limiter, account_key, max_wait=policy.max_wait,
+                                           sleep=sleep),
+        )
         self.transport = Transport(base_url=self.base_url, tokens=self.token_manager,
                                    limiter=limiter, limiter_key=account_key, session=self.session,
                                    alert=alert, policy=policy, sleep=sleep)

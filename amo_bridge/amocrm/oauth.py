@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -171,12 +172,16 @@ class TokenManager:
         base_url: str,
         credentials: OAuthCredentials | None,
         clock: Clock = system_clock,
+        before_request: Callable[[], object] | None = None,
     ) -> None:
+        """``before_request`` runs before each call to the token endpoint: the client passes
+        its rate limiter there, because a refresh is a request to the same account."""
         self.store = store
         self._session = session
         self._base_url = base_url
         self._credentials = credentials
         self._clock = clock
+        self._before_request = before_request
 
     def current(self) -> TokenPair:
         """A usable pair, refreshed first if it is expired or about to expire."""
@@ -208,6 +213,8 @@ class TokenManager:
                     else "no refresh token or OAuth credentials"
                 self._disable(reason)
             assert current.refresh_token is not None
+            if self._before_request is not None:
+                self._before_request()
             try:
                 fresh = request_token(
                     self._session, self._base_url, self._credentials,  # type: ignore[arg-type]

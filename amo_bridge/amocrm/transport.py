@@ -108,9 +108,12 @@ class Transport:
         failures = 0
         refreshed = False
         while True:
+            # Token first (a refresh may wait for a lock and takes its own slot), then the
+            # slot, then straight to the wire: any delay between slot and send would let
+            # requests bunch up at amoCRM.
+            pair = self.tokens.current()
             acquire(self.limiter, self.limiter_key, max_wait=self.policy.max_wait,
                     sleep=self._sleep)
-            pair = self.tokens.current()
             headers = {"Authorization": f"Bearer {pair.access_token}"}
             try:
                 response = self.session.request(method, url, params=params, json=json,

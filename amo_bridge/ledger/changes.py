@@ -113,3 +113,43 @@ def reactions_for(change: Change) -> list[tuple[str, Reaction]]:
 def unregister(name: str) -> None:
     for entries in _REACTIONS.values():
         entries[:] = [(k, f) for k, f in entries if k != name]
+
+
+# --- serialisation (changes waiting for their reactions are stored on the inbox row) ---------
+
+_CHANGE_TYPES: dict[str, type[Change]] = {
+    cls.__name__: cls
+    for cls in (DealCreated, StageMoved, DealWon, DealLost, DealDeleted, PolicyRecorded,
+                ContactUpdated, TaskCompleted)
+}
+
+
+def dump_change(change: Change) -> dict[str, Any]:
+    from dataclasses import fields
+
+    data: dict[str, Any] = {"type": type(change).__name__}
+    for f in fields(change):
+        value = getattr(change, f.name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        data[f.name] = value
+    return data
+
+
+def load_change(data: dict[str, Any]) -> Change:
+    from dataclasses import fields
+
+    cls = _CHANGE_TYPES[data["type"]]
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.type in ("datetime", "datetime | None") and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    return cls(**values)

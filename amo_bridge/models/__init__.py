@@ -20,6 +20,7 @@ from amo_bridge.models.crm import (
     Task,
 )
 from amo_bridge.models.messaging import InboxEvent, InboxStatus, SmsMessage, SmsStatus
+from amo_bridge.models.money import ExportKind, ExportRecord, ExportStatus, LineKind, MoneyLine
 from amo_bridge.models.policy import (
     ANY,
     AssigneeRule,
@@ -41,3 +42,4 @@ __all__ = [
     "Renewal", "RenewalStatus", "Role", "SalaryBasis", "SalaryRule", "SmsMessage", "SmsStatus",
     "StageChange", "SyncState", "Task", "User",
 ]
+__all__ += ["ExportKind", "ExportRecord", "ExportStatus", "LineKind", "MoneyLine"]

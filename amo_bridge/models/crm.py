@@ -142,6 +142,7 @@ class Task(AccountScoped, Timestamps, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result_text: Mapped[str | None] = mapped_column(Text)
     created_by_bridge: Mapped[bool] = mapped_column(Boolean, default=False)
+    amocrm_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboundWrite(AccountScoped, Base):

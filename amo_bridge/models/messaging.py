@@ -91,4 +91,7 @@ class InboxEvent(AccountScoped, Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_event.id"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Changes the mirror committed whose reactions have not all run yet (serialised): a retry
+    #: runs just these, so a crash between the mirror and its reactions loses no SMS or renewal.
+    pending_reactions: Mapped[list[Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -37,14 +37,24 @@ def get_account() -> Response:
     acc = account()
     offset = datetime.now(acc.tz).strftime("%z")
     out: Record = {
-        "id": acc.id, "name": acc.name, "subdomain": acc.subdomain,
-        "created_at": acc.created_at, "created_by": acc.admin_user_id(),
-        "updated_at": acc.created_at, "updated_by": acc.admin_user_id(),
-        "current_user_id": g.amocrm_user_id, "country": acc.country, "currency": acc.currency,
+        "id": acc.id,
+        "name": acc.name,
+        "subdomain": acc.subdomain,
+        "created_at": acc.created_at,
+        "created_by": acc.admin_user_id(),
+        "updated_at": acc.created_at,
+        "updated_by": acc.admin_user_id(),
+        "current_user_id": g.amocrm_user_id,
+        "country": acc.country,
+        "currency": acc.currency,
         "currency_symbol": "₽" if acc.currency == "RUB" else acc.currency,
-        "customers_mode": "disabled", "is_unsorted_on": True, "mobile_feature_version": 0,
-        "is_loss_reason_enabled": bool(acc.loss_reasons), "is_helpbot_enabled": False,
-        "is_technical_account": False, "contact_name_display_order": 1,
+        "customers_mode": "disabled",
+        "is_unsorted_on": True,
+        "mobile_feature_version": 0,
+        "is_loss_reason_enabled": bool(acc.loss_reasons),
+        "is_helpbot_enabled": False,
+        "is_technical_account": False,
+        "contact_name_display_order": 1,
         # Also under _embedded.datetime_settings (with=datetime_settings), as amoCRM nests it.
         "timezone": acc.timezone,
         "_links": serialize.link(f"{base()}/api/v4/account"),
@@ -53,9 +63,13 @@ def get_account() -> Response:
     embedded: Record = {}
     if "datetime_settings" in with_:
         embedded["datetime_settings"] = {
-            "date_pattern": "d.m.Y H:i", "short_date_pattern": "d.m.Y",
-            "short_time_pattern": "H:i", "date_format": "d.m.Y", "time_format": "H:i:s",
-            "timezone": acc.timezone, "timezone_offset": f"{offset[:3]}:{offset[3:]}",
+            "date_pattern": "d.m.Y H:i",
+            "short_date_pattern": "d.m.Y",
+            "short_time_pattern": "H:i",
+            "date_format": "d.m.Y",
+            "time_format": "H:i:s",
+            "timezone": acc.timezone,
+            "timezone_offset": f"{offset[:3]}:{offset[3:]}",
         }
     if "task_types" in with_:
         embedded["task_types"] = TASK_TYPES
@@ -84,8 +98,9 @@ def get_user(user_id: int) -> Response:
 
 def _fields(kind: str) -> Response:
     items = sorted(account().fields[kind].values(), key=lambda f: (f["sort"], f["id"]))
-    return page_response("custom_fields", items, lambda f: serialize.field(f, kind, base()),
-                         maximum=50)
+    return page_response(
+        "custom_fields", items, lambda f: serialize.field(f, kind, base()), maximum=50
+    )
 
 
 def _field(kind: str, field_id: int) -> Response:
@@ -97,8 +112,9 @@ def _field(kind: str, field_id: int) -> Response:
 
 def _tags(kind: str) -> Response:
     q = query()
-    ids = set(int_list((q.get("filter") or {}).get("id") if isinstance(q.get("filter"),
-                                                                      dict) else None))
+    ids = set(
+        int_list((q.get("filter") or {}).get("id") if isinstance(q.get("filter"), dict) else None)
+    )
     items = [t for t in account().tags[kind].values() if not ids or t["id"] in ids]
     if isinstance(q.get("query"), str):
         items = [t for t in items if q["query"].lower() in t["name"].lower()]
@@ -124,20 +140,26 @@ def _add_tags(kind: str) -> Response:
 
 
 for _kind in ("leads", "contacts", "companies"):
-    bp.add_url_rule(f"/api/v4/{_kind}/custom_fields", f"fields_{_kind}",
-                    lambda k=_kind: _fields(k))
-    bp.add_url_rule(f"/api/v4/{_kind}/custom_fields/<int:field_id>", f"field_{_kind}",
-                    lambda field_id, k=_kind: _field(k, field_id))
+    bp.add_url_rule(f"/api/v4/{_kind}/custom_fields", f"fields_{_kind}", lambda k=_kind: _fields(k))
+    bp.add_url_rule(
+        f"/api/v4/{_kind}/custom_fields/<int:field_id>",
+        f"field_{_kind}",
+        lambda field_id, k=_kind: _field(k, field_id),
+    )
     bp.add_url_rule(f"/api/v4/{_kind}/tags", f"tags_{_kind}", lambda k=_kind: _tags(k))
-    bp.add_url_rule(f"/api/v4/{_kind}/tags", f"add_tags_{_kind}", lambda k=_kind: _add_tags(k),
-                    methods=["POST"])
+    bp.add_url_rule(
+        f"/api/v4/{_kind}/tags", f"add_tags_{_kind}", lambda k=_kind: _add_tags(k), methods=["POST"]
+    )
 
 
 @bp.get("/api/v4/catalogs")
 def list_catalogs() -> Response:
     items = sorted(account().catalogs.values(), key=lambda c: (c["sort"], c["id"]))
-    return page_response("catalogs", items, lambda c: {
-        **c, "_links": serialize.link(f"{base()}/api/v4/catalogs/{c['id']}")})
+    return page_response(
+        "catalogs",
+        items,
+        lambda c: {**c, "_links": serialize.link(f"{base()}/api/v4/catalogs/{c['id']}")},
+    )
 
 
 @bp.get("/api/v4/catalogs/<int:catalog_id>")
@@ -153,15 +175,24 @@ def list_elements(catalog_id: int) -> Response:
     if catalog_id not in account().catalogs:
         raise ApiError(404, f"Catalog {catalog_id} not found")
     q = query()
-    ids = set(int_list((q.get("filter") or {}).get("id") if isinstance(q.get("filter"),
-                                                                      dict) else None))
-    items = [e for e in account().catalog_elements.values()
-             if e["catalog_id"] == catalog_id and not e["is_deleted"]
-             and (not ids or e["id"] in ids)]
+    ids = set(
+        int_list((q.get("filter") or {}).get("id") if isinstance(q.get("filter"), dict) else None)
+    )
+    items = [
+        e
+        for e in account().catalog_elements.values()
+        if e["catalog_id"] == catalog_id and not e["is_deleted"] and (not ids or e["id"] in ids)
+    ]
     if isinstance(q.get("query"), str):
         items = [e for e in items if q["query"].lower() in e["name"].lower()]
-    return page_response("elements", sorted(items, key=lambda e: e["id"]), lambda e: {
-        **e, "_links": serialize.link(f"{base()}/api/v4/catalogs/{catalog_id}/elements/{e['id']}")})
+    return page_response(
+        "elements",
+        sorted(items, key=lambda e: e["id"]),
+        lambda e: {
+            **e,
+            "_links": serialize.link(f"{base()}/api/v4/catalogs/{catalog_id}/elements/{e['id']}"),
+        },
+    )
 
 
 def _webhook(hook: Record) -> Record:
@@ -173,8 +204,9 @@ def list_webhooks() -> Response:
     _require_admin()
     q = query()
     dest = (q.get("filter") or {}).get("destination") if isinstance(q.get("filter"), dict) else None
-    items = [_webhook(h) for h in account().webhooks.values()
-             if dest is None or h["destination"] == dest]
+    items = [
+        _webhook(h) for h in account().webhooks.values() if dest is None or h["destination"] == dest
+    ]
     if not items:
         return no_content()
     return hal({"_total_items": len(items), "_embedded": {"webhooks": items}})
@@ -195,8 +227,13 @@ def add_webhook() -> Response:
     if not isinstance(settings, list) or any(s not in ALL_SETTINGS for s in settings):
         check.add("0", "settings", INVALID_TYPE, type="array of known events")
     check.raise_if_any()
-    hook = simulator().webhooks.subscribe(account(), item["destination"], settings or None,
-                                          created_by=g.amocrm_user_id, sort=item.get("sort", 1))
+    hook = simulator().webhooks.subscribe(
+        account(),
+        item["destination"],
+        settings or None,
+        created_by=g.amocrm_user_id,
+        sort=item.get("sort", 1),
+    )
     return hal(_webhook(hook), 201)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from . import records, records_tasks, serialize
+from . import records, records_notes, records_tasks, serialize
 from .context import account, actor, base, body, simulator
 from .errors import ApiError, hal
 from .paging import in_range, int_list, order, page_response, query, str_list
@@ -25,8 +25,10 @@ def list_tasks() -> Response:
     entity_types = set(str_list(f.get("entity_type")))
     done = f.get("is_completed")
     items = [
-        t for t in account().tasks.values()
-        if (not ids or t["id"] in ids) and (not users or t["responsible_user_id"] in users)
+        t
+        for t in account().tasks.values()
+        if (not ids or t["id"] in ids)
+        and (not users or t["responsible_user_id"] in users)
         and (not types or t["task_type_id"] in types)
         and (not entity_ids or t["entity_id"] in entity_ids)
         and (not entity_types or t["entity_type"] in entity_types)
@@ -48,8 +50,9 @@ def get_task(task_id: int) -> Response:
 def _answer(key: str, rows: list[Record], path: str = "") -> Response:
     for row in rows:
         row["_links"] = serialize.link(f"{base()}/api/v4/{path or key}/{row['id']}")
-    return hal({"_links": serialize.link(f"{base()}/api/v4/{path or key}"),
-                "_embedded": {key: rows}})
+    return hal(
+        {"_links": serialize.link(f"{base()}/api/v4/{path or key}"), "_embedded": {key: rows}}
+    )
 
 
 @bp.post("/api/v4/tasks")
@@ -75,8 +78,13 @@ def update_task(task_id: int) -> Response:
         raise ApiError(404, f"Task {task_id} not found")
     with simulator().operation(account(), actor()) as op:
         row = records_tasks.update_tasks(op, [{**item, "id": task_id}])[0]
-    return hal({"id": task_id, "updated_at": row["updated_at"],
-                "_links": serialize.link(f"{base()}/api/v4/tasks/{task_id}")})
+    return hal(
+        {
+            "id": task_id,
+            "updated_at": row["updated_at"],
+            "_links": serialize.link(f"{base()}/api/v4/tasks/{task_id}"),
+        }
+    )
 
 
 def _notes(kind: str, entity_id: int | None = None) -> Response:
@@ -86,10 +94,15 @@ def _notes(kind: str, entity_id: int | None = None) -> Response:
     if entity_id is not None:
         entities = {entity_id}
     note_types = set(str_list(f.get("note_type")))
-    items = [n for n in account().notes.values() if n["entity_type"] == kind
-             and (not ids or n["id"] in ids) and (not entities or n["entity_id"] in entities)
-             and (not note_types or n["note_type"] in note_types)
-             and in_range(n["updated_at"], f.get("updated_at"))]
+    items = [
+        n
+        for n in account().notes.values()
+        if n["entity_type"] == kind
+        and (not ids or n["id"] in ids)
+        and (not entities or n["entity_id"] in entities)
+        and (not note_types or n["note_type"] in note_types)
+        and in_range(n["updated_at"], f.get("updated_at"))
+    ]
     items = order(items, q.get("order"), ("id", "updated_at"))
     return page_response("notes", items, lambda n: serialize.note(n, base()))
 
@@ -99,17 +112,28 @@ def _add_notes(kind: str, entity_id: int | None = None) -> Response:
     if entity_id is not None:
         items = [{**i, "entity_id": entity_id} for i in items]
     with simulator().operation(account(), actor()) as op:
-        return _answer("notes", records_tasks.create_notes(op, kind, items), f"{kind}/notes")
+        return _answer("notes", records_notes.create_notes(op, kind, items), f"{kind}/notes")
 
 
 for _kind in ("leads", "contacts", "companies"):
     bp.add_url_rule(f"/api/v4/{_kind}/notes", f"notes_{_kind}", lambda k=_kind: _notes(k))
-    bp.add_url_rule(f"/api/v4/{_kind}/notes", f"add_notes_{_kind}",
-                    lambda k=_kind: _add_notes(k), methods=["POST"])
-    bp.add_url_rule(f"/api/v4/{_kind}/<int:entity_id>/notes", f"entity_notes_{_kind}",
-                    lambda entity_id, k=_kind: _notes(k, entity_id))
-    bp.add_url_rule(f"/api/v4/{_kind}/<int:entity_id>/notes", f"add_entity_notes_{_kind}",
-                    lambda entity_id, k=_kind: _add_notes(k, entity_id), methods=["POST"])
+    bp.add_url_rule(
+        f"/api/v4/{_kind}/notes",
+        f"add_notes_{_kind}",
+        lambda k=_kind: _add_notes(k),
+        methods=["POST"],
+    )
+    bp.add_url_rule(
+        f"/api/v4/{_kind}/<int:entity_id>/notes",
+        f"entity_notes_{_kind}",
+        lambda entity_id, k=_kind: _notes(k, entity_id),
+    )
+    bp.add_url_rule(
+        f"/api/v4/{_kind}/<int:entity_id>/notes",
+        f"add_entity_notes_{_kind}",
+        lambda entity_id, k=_kind: _add_notes(k, entity_id),
+        methods=["POST"],
+    )
 
 
 def _type_matches(event: Record, types: set[str]) -> bool:
@@ -130,9 +154,14 @@ def _status_filter(f: Record) -> list[tuple[int | None, int | None]] | None:
         return None
     rows = statuses.values() if isinstance(statuses, dict) else statuses
     try:
-        return [(int(s["pipeline_id"]) if s.get("pipeline_id") else None,
-                 int(s["status_id"]) if s.get("status_id") else None)
-                for s in rows if isinstance(s, dict)]
+        return [
+            (
+                int(s["pipeline_id"]) if s.get("pipeline_id") else None,
+                int(s["status_id"]) if s.get("status_id") else None,
+            )
+            for s in rows
+            if isinstance(s, dict)
+        ]
     except ValueError as exc:
         raise ApiError(400, "Invalid filter[value_after][leads_statuses]") from exc
 
@@ -140,8 +169,10 @@ def _status_filter(f: Record) -> list[tuple[int | None, int | None]] | None:
 def _status_matches(event: Record, pairs: list[tuple[int | None, int | None]]) -> bool:
     for value in event["value_after"]:
         status = value.get("lead_status")
-        if status and any((p is None or p == status["pipeline_id"])
-                          and (s is None or s == status["id"]) for p, s in pairs):
+        if status and any(
+            (p is None or p == status["pipeline_id"]) and (s is None or s == status["id"])
+            for p, s in pairs
+        ):
             return True
     return False
 
@@ -156,11 +187,13 @@ def list_events() -> Response:
     if entities - EVENT_ENTITIES:
         raise ApiError(400, f"Unsupported filter[entity]: {sorted(entities - EVENT_ENTITIES)}")
     if entity_ids and (len(entity_ids) > 10 or len(entities) != 1):
-        raise ApiError(400, "filter[entity_id] takes at most 10 ids, with exactly one "
-                            "filter[entity]")
+        raise ApiError(
+            400, "filter[entity_id] takes at most 10 ids, with exactly one filter[entity]"
+        )
     pairs = _status_filter(f)
     items = [
-        e for e in account().events
+        e
+        for e in account().events
         if (not types or _type_matches(e, types))
         and (not entities or e["entity_type"] in entities)
         and (not entity_ids or e["entity_id"] in entity_ids)
@@ -172,8 +205,9 @@ def list_events() -> Response:
     if direction not in ("asc", "desc"):
         raise ApiError(400, f"Unsupported order: {direction}")
     items.sort(key=lambda e: (e["created_at"], e["id"]), reverse=direction == "desc")
-    return page_response("events", items, lambda e: serialize.event(e, base()),
-                         default=100, maximum=100)
+    return page_response(
+        "events", items, lambda e: serialize.event(e, base()), default=100, maximum=100
+    )
 
 
 @bp.get("/api/v4/events/<event_id>")

@@ -39,8 +39,10 @@ def _list(kind: str) -> Response:
     ids = set(int_list(f.get("id")))
     users = set(int_list(f.get("responsible_user_id")))
     items = [
-        r for r in items
-        if (not ids or r["id"] in ids) and (not users or r["responsible_user_id"] in users)
+        r
+        for r in items
+        if (not ids or r["id"] in ids)
+        and (not users or r["responsible_user_id"] in users)
         and all(in_range(r.get(k), f.get(k)) for k in ("updated_at", "created_at"))
         and (not isinstance(f.get("name"), str) or f["name"] == r["name"])
     ]
@@ -83,18 +85,30 @@ def _update_one(kind: str, entity_id: int) -> Response:
     records_tasks.find(account(), kind, entity_id)
     with simulator().operation(account(), actor()) as op:
         row = records_people.update(op, kind, [{**item, "id": entity_id}])[0]
-    return hal({"id": entity_id, "updated_at": row["updated_at"],
-                "_links": serialize.link(f"{base()}/api/v4/{kind}/{entity_id}")})
+    return hal(
+        {
+            "id": entity_id,
+            "updated_at": row["updated_at"],
+            "_links": serialize.link(f"{base()}/api/v4/{kind}/{entity_id}"),
+        }
+    )
 
 
 for _kind in ("contacts", "companies"):
-    bp.add_url_rule(f"/api/v4/{_kind}", f"list_{_kind}", lambda k=_kind: _list(k),
-                    methods=["GET"])
-    bp.add_url_rule(f"/api/v4/{_kind}", f"add_{_kind}", lambda k=_kind: _add(k),
-                    methods=["POST"])
-    bp.add_url_rule(f"/api/v4/{_kind}", f"update_{_kind}", lambda k=_kind: _update(k),
-                    methods=["PATCH"])
-    bp.add_url_rule(f"/api/v4/{_kind}/<int:entity_id>", f"get_{_kind}",
-                    lambda entity_id, k=_kind: _get(k, entity_id), methods=["GET"])
-    bp.add_url_rule(f"/api/v4/{_kind}/<int:entity_id>", f"update_one_{_kind}",
-                    lambda entity_id, k=_kind: _update_one(k, entity_id), methods=["PATCH"])
+    bp.add_url_rule(f"/api/v4/{_kind}", f"list_{_kind}", lambda k=_kind: _list(k), methods=["GET"])
+    bp.add_url_rule(f"/api/v4/{_kind}", f"add_{_kind}", lambda k=_kind: _add(k), methods=["POST"])
+    bp.add_url_rule(
+        f"/api/v4/{_kind}", f"update_{_kind}", lambda k=_kind: _update(k), methods=["PATCH"]
+    )
+    bp.add_url_rule(
+        f"/api/v4/{_kind}/<int:entity_id>",
+        f"get_{_kind}",
+        lambda entity_id, k=_kind: _get(k, entity_id),
+        methods=["GET"],
+    )
+    bp.add_url_rule(
+        f"/api/v4/{_kind}/<int:entity_id>",
+        f"update_one_{_kind}",
+        lambda entity_id, k=_kind: _update_one(k, entity_id),
+        methods=["PATCH"],
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from . import records, records_people, records_tasks, serialize
+from . import records, records_leads, records_notes, records_people, records_tasks, serialize
 from .context import account, actor, base, body, simulator
 from .errors import NOT_SUPPORTED, ApiError, Validation, hal
 from .paging import in_range, int_list, order, page_response, query, with_set
@@ -37,8 +37,10 @@ def _filter_leads(items: list[Record], f: Record) -> list[Record]:
             continue
         if pairs and (lead["pipeline_id"], lead["status_id"]) not in pairs:
             continue
-        if not all(in_range(lead.get(k), f.get(k)) for k in ("updated_at", "created_at",
-                                                             "closed_at", "price")):
+        if not all(
+            in_range(lead.get(k), f.get(k))
+            for k in ("updated_at", "created_at", "closed_at", "price")
+        ):
             continue
         if isinstance(f.get("name"), str) and f["name"] != lead["name"]:
             continue
@@ -50,8 +52,11 @@ def _matches_query(lead: Record, text: str) -> bool:
     text = text.lower()
     if text in lead["name"].lower() or text == str(lead["id"]):
         return True
-    return any(text in str(v.get("value", "")).lower()
-               for cf in lead["custom_fields_values"] or [] for v in cf["values"])
+    return any(
+        text in str(v.get("value", "")).lower()
+        for cf in lead["custom_fields_values"] or []
+        for v in cf["values"]
+    )
 
 
 @bp.get("/api/v4/leads")
@@ -83,7 +88,7 @@ def _write_answer(key: str, rows: list[Record]) -> Response:
 def add_leads() -> Response:
     items = records.check_batch(body())
     with simulator().operation(account(), actor()) as op:
-        rows = records.create_leads(op, items)
+        rows = records_leads.create_leads(op, items)
     return _write_answer("leads", rows)
 
 
@@ -91,7 +96,7 @@ def add_leads() -> Response:
 def update_leads() -> Response:
     items = records.check_batch(body())
     with simulator().operation(account(), actor()) as op:
-        rows = records.update_leads(op, items)
+        rows = records_leads.update_leads(op, items)
     return _write_answer("leads", rows)
 
 
@@ -102,9 +107,14 @@ def update_lead(lead_id: int) -> Response:
         raise ApiError(400, "Request body must be an object")
     records_tasks.find(account(), "leads", lead_id)
     with simulator().operation(account(), actor()) as op:
-        row = records.update_leads(op, [{**item, "id": lead_id}])[0]
-    return hal({"id": lead_id, "updated_at": row["updated_at"],
-                "_links": serialize.link(f"{base()}/api/v4/leads/{lead_id}")})
+        row = records_leads.update_leads(op, [{**item, "id": lead_id}])[0]
+    return hal(
+        {
+            "id": lead_id,
+            "updated_at": row["updated_at"],
+            "_links": serialize.link(f"{base()}/api/v4/leads/{lead_id}"),
+        }
+    )
 
 
 @bp.post("/api/v4/leads/complex")
@@ -128,7 +138,7 @@ def add_complex() -> Response:
             contact = (embedded.pop("contacts", None) or [None])[0]
             company = (embedded.pop("companies", None) or [None])[0]
             lead_item = {**item, "_embedded": embedded, "request_id": rid}
-            records._prepare_lead(op, lead_item, rid, check, None)  # validate before any write
+            records_leads.prepare_lead(op, lead_item, rid, check, None)  # validate before any write
             check.raise_if_any()
             company_id = contact_id = None
             if company is not None:
@@ -139,9 +149,16 @@ def add_complex() -> Response:
                     contact = {**contact, "_embedded": {"companies": [{"id": company_id}]}}
                 contact_id = records_people.create(op, "contacts", [contact])[0]["id"]
                 embedded["contacts"] = [{"id": contact_id, "is_main": True}]
-            lead_id = records.create_leads(op, [lead_item])[0]["id"]
-            out.append({"id": lead_id, "contact_id": contact_id, "company_id": company_id,
-                        "request_id": [rid], "merged": False})
+            lead_id = records_leads.create_leads(op, [lead_item])[0]["id"]
+            out.append(
+                {
+                    "id": lead_id,
+                    "contact_id": contact_id,
+                    "company_id": company_id,
+                    "request_id": [rid],
+                    "merged": False,
+                }
+            )
     return hal(out)
 
 
@@ -150,17 +167,25 @@ def link_lead(lead_id: int) -> Response:
     lead = records_tasks.find(account(), "leads", lead_id)
     items = records.check_batch(body())
     with simulator().operation(account(), actor()) as op:
-        links = records_tasks.link_lead(op, lead, items)
-    return hal({"_links": serialize.link(f"{base()}/api/v4/leads/{lead_id}/link"),
-                "_embedded": {"links": links}})
+        links = records_notes.link_lead(op, lead, items)
+    return hal(
+        {
+            "_links": serialize.link(f"{base()}/api/v4/leads/{lead_id}/link"),
+            "_embedded": {"links": links},
+        }
+    )
 
 
 @bp.get("/api/v4/leads/pipelines")
 def list_pipelines() -> Response:
     items = sorted(account().pipelines.values(), key=lambda p: (p["sort"], p["id"]))
-    return hal({"_total_items": len(items),
-                "_links": serialize.link(f"{base()}/api/v4/leads/pipelines"),
-                "_embedded": {"pipelines": [serialize.pipeline(p, base()) for p in items]}})
+    return hal(
+        {
+            "_total_items": len(items),
+            "_links": serialize.link(f"{base()}/api/v4/leads/pipelines"),
+            "_embedded": {"pipelines": [serialize.pipeline(p, base()) for p in items]},
+        }
+    )
 
 
 @bp.get("/api/v4/leads/pipelines/<int:pipeline_id>")

@@ -25,7 +25,8 @@ def access_token() -> Response:
         with simulator().lock:
             answer = acc.oauth.exchange(data, simulator().clock.now())
     except OAuthError as exc:
-        return Response(json.dumps(exc.body(), ensure_ascii=False), exc.status,
-                        mimetype="application/json")
+        return Response(
+            json.dumps(exc.body(), ensure_ascii=False), exc.status, mimetype="application/json"
+        )
     acc.stats.bump("token_refreshes" if refresh else "code_exchanges")
     return Response(json.dumps(answer), 200, mimetype="application/json")

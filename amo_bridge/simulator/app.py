@@ -16,8 +16,16 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 
-from . import api_account, api_activity, api_contacts, api_leads, api_oauth, control
-from . import control_entities, faults
+from . import (
+    api_account,
+    api_activity,
+    api_contacts,
+    api_leads,
+    api_oauth,
+    control,
+    control_entities,
+    faults,
+)
 from .config import SimulatorConfig
 from .context import EXTENSION
 from .errors import BLOCKED_HTML, ApiError
@@ -103,8 +111,9 @@ def create_app(
     app.extensions[EXTENSION] = sim
 
     api = Blueprint("amocrm", __name__, url_prefix="/s/<subdomain>")
-    api.url_value_preprocessor(lambda _e, values: g.setdefault(
-        "amocrm_subdomain", (values or {}).pop("subdomain", None)))
+    api.url_value_preprocessor(
+        lambda _e, values: g.setdefault("amocrm_subdomain", (values or {}).pop("subdomain", None))
+    )
     api.before_request(_edge(sim))
     api.after_request(_after)
     for child in (api_leads.bp, api_contacts.bp, api_account.bp, api_activity.bp, api_oauth.bp):

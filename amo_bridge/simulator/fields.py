@@ -128,15 +128,15 @@ def normalise_values(
                 if enum is None:
                     check.add(request_id, f"{at}.enum_code", NOT_SUPPORTED)
                     continue
-                out.append({"value": str(value), "enum_id": enum["id"],
-                            "enum_code": enum["value"]})
+                out.append({"value": str(value), "enum_id": enum["id"], "enum_code": enum["value"]})
             else:
                 enum = _match_enum(field, raw)
                 if enum is None:
                     check.add(request_id, f"{at}.enum_id", NOT_SUPPORTED)
                     continue
-                out.append({"value": enum["value"], "enum_id": enum["id"],
-                            "enum_code": enum.get("code")})
+                out.append(
+                    {"value": enum["value"], "enum_id": enum["id"], "enum_code": enum.get("code")}
+                )
         else:
             if not isinstance(value, str | int | float) or isinstance(value, bool):
                 check.add(request_id, f"{at}.value", INVALID_TYPE, type="string")
@@ -185,8 +185,11 @@ def apply_values(
         old = by_id.get(int(field["id"]), {}).get("values", [])
         if new:
             by_id[int(field["id"])] = {
-                "field_id": field["id"], "field_name": field["name"],
-                "field_code": field.get("code"), "field_type": field["type"], "values": new,
+                "field_id": field["id"],
+                "field_name": field["name"],
+                "field_code": field.get("code"),
+                "field_type": field["type"],
+                "values": new,
             }
         else:
             by_id.pop(int(field["id"]), None)

@@ -24,9 +24,18 @@ Record = dict[str, Any]
 
 # First ids handed out per kind when a seed has none (realistic magnitudes).
 _ID_BASES = {
-    "leads": 30_000_001, "contacts": 40_000_001, "companies": 50_000_001, "tasks": 60_000_001,
-    "notes": 70_000_001, "tags": 500_001, "webhooks": 9_001, "catalog_elements": 800_001,
-    "users": 10_000_001, "pipelines": 7_000_001, "statuses": 61_000_001, "fields": 900_001,
+    "leads": 30_000_001,
+    "contacts": 40_000_001,
+    "companies": 50_000_001,
+    "tasks": 60_000_001,
+    "notes": 70_000_001,
+    "tags": 500_001,
+    "webhooks": 9_001,
+    "catalog_elements": 800_001,
+    "users": 10_000_001,
+    "pipelines": 7_000_001,
+    "statuses": 61_000_001,
+    "fields": 900_001,
 }
 
 

@@ -92,7 +92,9 @@ class OAuthStore:
             if integration is None or not hmac.compare_digest(
                 integration.client_secret, str(body.get("client_secret", ""))
             ):
-                raise OAuthError(401, "Client authentication failed", "Client authentication failed")
+                raise OAuthError(
+                    401, "Client authentication failed", "Client authentication failed"
+                )
             if body.get("redirect_uri") != integration.redirect_uri:
                 raise OAuthError(400, "Redirect URI mismatch", "redirect_uri does not match")
             grant_type = body.get("grant_type")

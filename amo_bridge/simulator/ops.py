@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from . import records, records_people, records_tasks
+from . import records, records_leads, records_notes, records_people, records_tasks
 from .config import FaultRule
 from .errors import ApiError
-from .oauth import Integration, disable_hook_signature
 from .model import Actor
+from .oauth import Integration, disable_hook_signature
 
 if TYPE_CHECKING:
     from .state import Account, Simulator
@@ -34,15 +34,23 @@ class SimulatorOps:
             raise ApiError(400, f"Unknown user {uid}")
         return Actor(uid, via="ui")
 
-    def ui_create(self: Simulator, subdomain: str, kind: str, items: list[Record] | Record, *,
-                  user_id: int | None = None, skip_webhooks: bool = False) -> list[int]:
+    def ui_create(
+        self: Simulator,
+        subdomain: str,
+        kind: str,
+        items: list[Record] | Record,
+        *,
+        user_id: int | None = None,
+        skip_webhooks: bool = False,
+    ) -> list[int]:
         """Create leads/contacts/companies/tasks; returns the new ids."""
         account = self.account(subdomain)
         batch = records.check_batch(items, limit=10_000)
-        with self.operation(account, self._actor(account, user_id),
-                            skip_webhooks=skip_webhooks) as op:
+        with self.operation(
+            account, self._actor(account, user_id), skip_webhooks=skip_webhooks
+        ) as op:
             if kind == "leads":
-                rows = records.create_leads(op, batch)
+                rows = records_leads.create_leads(op, batch)
             elif kind in ("contacts", "companies"):
                 rows = records_people.create(op, kind, batch)
             elif kind == "tasks":
@@ -51,15 +59,23 @@ class SimulatorOps:
                 raise ApiError(404, f"Unknown kind {kind!r}")
         return [row["id"] for row in rows]
 
-    def ui_update(self: Simulator, subdomain: str, kind: str, items: list[Record] | Record, *,
-                  user_id: int | None = None, skip_webhooks: bool = False) -> list[int]:
+    def ui_update(
+        self: Simulator,
+        subdomain: str,
+        kind: str,
+        items: list[Record] | Record,
+        *,
+        user_id: int | None = None,
+        skip_webhooks: bool = False,
+    ) -> list[int]:
         """Update entities (each item carries ``id``): move stages, edit fields, complete tasks."""
         account = self.account(subdomain)
         batch = records.check_batch(items, limit=10_000)
-        with self.operation(account, self._actor(account, user_id),
-                            skip_webhooks=skip_webhooks) as op:
+        with self.operation(
+            account, self._actor(account, user_id), skip_webhooks=skip_webhooks
+        ) as op:
             if kind == "leads":
-                rows = records.update_leads(op, batch)
+                rows = records_leads.update_leads(op, batch)
             elif kind in ("contacts", "companies"):
                 rows = records_people.update(op, kind, batch)
             elif kind == "tasks":
@@ -68,9 +84,16 @@ class SimulatorOps:
                 raise ApiError(404, f"Unknown kind {kind!r}")
         return [row["id"] for row in rows]
 
-    def ui_delete(self: Simulator, subdomain: str, kind: str, entity_id: int, *,
-                  user_id: int | None = None, skip_webhooks: bool = False,
-                  restore: bool = False) -> None:
+    def ui_delete(
+        self: Simulator,
+        subdomain: str,
+        kind: str,
+        entity_id: int,
+        *,
+        user_id: int | None = None,
+        skip_webhooks: bool = False,
+        restore: bool = False,
+    ) -> None:
         """Move a lead/contact/company to the trash (or back with ``restore=True``)."""
         account = self.account(subdomain)
         store = getattr(account, kind, None)
@@ -79,19 +102,28 @@ class SimulatorOps:
         record = store[entity_id]
         if record["is_deleted"] != restore:
             raise ApiError(400, f"{kind} {entity_id} is {'not ' if restore else ''}deleted")
-        with self.operation(account, self._actor(account, user_id),
-                            skip_webhooks=skip_webhooks) as op:
+        with self.operation(
+            account, self._actor(account, user_id), skip_webhooks=skip_webhooks
+        ) as op:
             if kind == "leads":
-                (records.restore_lead if restore else records.delete_lead)(op, record)
+                (records_leads.restore_lead if restore else records_leads.delete_lead)(op, record)
             else:
                 (records_people.restore if restore else records_people.delete)(op, kind, record)
 
-    def ui_add_notes(self: Simulator, subdomain: str, kind: str, items: list[Record], *,
-                     user_id: int | None = None, skip_webhooks: bool = False) -> list[int]:
+    def ui_add_notes(
+        self: Simulator,
+        subdomain: str,
+        kind: str,
+        items: list[Record],
+        *,
+        user_id: int | None = None,
+        skip_webhooks: bool = False,
+    ) -> list[int]:
         account = self.account(subdomain)
-        with self.operation(account, self._actor(account, user_id),
-                            skip_webhooks=skip_webhooks) as op:
-            rows = records_tasks.create_notes(op, kind, records.check_batch(items, limit=10_000))
+        with self.operation(
+            account, self._actor(account, user_id), skip_webhooks=skip_webhooks
+        ) as op:
+            rows = records_notes.create_notes(op, kind, records.check_batch(items, limit=10_000))
         return [row["id"] for row in rows]
 
     # -- limits, stats, faults ------------------------------------------------------------
@@ -115,8 +147,9 @@ class SimulatorOps:
     def reset_stats(self: Simulator, subdomain: str) -> None:
         self.account(subdomain).stats.reset()
 
-    def add_fault(self: Simulator, subdomain: str, rule: FaultRule | None = None,
-                  **fields: Any) -> FaultRule:
+    def add_fault(
+        self: Simulator, subdomain: str, rule: FaultRule | None = None, **fields: Any
+    ) -> FaultRule:
         rule = rule or FaultRule(**fields)
         with self.lock:
             self.account(subdomain).faults.append(rule)
@@ -127,13 +160,22 @@ class SimulatorOps:
             self.account(subdomain).faults.clear()
 
     # -- OAuth ----------------------------------------------------------------------------
-    def add_integration(self: Simulator, subdomain: str, client_id: str, client_secret: str,
-                        redirect_uri: str, *, disable_hook_url: str | None = None) -> None:
+    def add_integration(
+        self: Simulator,
+        subdomain: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        *,
+        disable_hook_url: str | None = None,
+    ) -> None:
         self.account(subdomain).oauth.integrations[client_id] = Integration(
-            client_id, client_secret, redirect_uri, disable_hook_url=disable_hook_url)
+            client_id, client_secret, redirect_uri, disable_hook_url=disable_hook_url
+        )
 
-    def issue_code(self: Simulator, subdomain: str, client_id: str,
-                   user_id: int | None = None) -> str:
+    def issue_code(
+        self: Simulator, subdomain: str, client_id: str, user_id: int | None = None
+    ) -> str:
         """An authorization code (lives 20 min) as if ``user_id`` approved the integration."""
         account = self.account(subdomain)
         uid = user_id if user_id is not None else account.admin_user_id()
@@ -141,44 +183,62 @@ class SimulatorOps:
             raise ApiError(400, f"Unknown client_id {client_id!r}")
         return account.oauth.issue_code(client_id, uid, self.clock.now())
 
-    def issue_token(self: Simulator, subdomain: str, user_id: int | None = None, *,
-                    days: float = 365, client_id: str | None = None) -> str:
+    def issue_token(
+        self: Simulator,
+        subdomain: str,
+        user_id: int | None = None,
+        *,
+        days: float = 365,
+        client_id: str | None = None,
+    ) -> str:
         """A long-lived access token (1 day – 5 years, no refresh token)."""
         account = self.account(subdomain)
         uid = user_id if user_id is not None else account.admin_user_id()
         if uid not in account.users:
             raise ApiError(400, f"Unknown user {uid}")
-        return account.oauth.issue_long_lived(uid, self.clock.now(), ttl=timedelta(days=days),
-                                              client_id=client_id)
+        return account.oauth.issue_long_lived(
+            uid, self.clock.now(), ttl=timedelta(days=days), client_id=client_id
+        )
 
-    def disable_integration(self: Simulator, subdomain: str, client_id: str | None = None, *,
-                            call_hook: bool = True) -> Record:
+    def disable_integration(
+        self: Simulator, subdomain: str, client_id: str | None = None, *, call_hook: bool = True
+    ) -> Record:
         """Revoke the tokens (all, or one integration's) and call its disable hook:
         GET ``?client_uuid=&account_id=&signature=HMAC-SHA256(secret, "uuid|account_id")``."""
         account = self.account(subdomain)
         with self.lock:
             revoked = account.oauth.revoke(client_id)
         result: Record = {"revoked": revoked, "hooks": []}
-        targets = [i for i in account.oauth.integrations.values()
-                   if client_id is None or i.client_id == client_id]
+        targets = [
+            i
+            for i in account.oauth.integrations.values()
+            if client_id is None or i.client_id == client_id
+        ]
         for integration in targets if call_hook else []:
             if not integration.disable_hook_url:
                 continue
-            params = {"client_uuid": integration.client_id, "account_id": account.id,
-                      "signature": disable_hook_signature(integration.client_secret,
-                                                          integration.client_id, account.id)}
+            params = {
+                "client_uuid": integration.client_id,
+                "account_id": account.id,
+                "signature": disable_hook_signature(
+                    integration.client_secret, integration.client_id, account.id
+                ),
+            }
             try:
-                answer = requests.get(integration.disable_hook_url, params=params,
-                                      timeout=self.config.webhook_timeout)
+                answer = requests.get(
+                    integration.disable_hook_url, params=params, timeout=self.config.webhook_timeout
+                )
                 result["hooks"].append({"url": answer.url, "status": answer.status_code})
             except requests.RequestException as exc:
-                result["hooks"].append({"url": integration.disable_hook_url, "status": 0,
-                                        "error": str(exc)})
+                result["hooks"].append(
+                    {"url": integration.disable_hook_url, "status": 0, "error": str(exc)}
+                )
         return result
 
     # -- webhooks -------------------------------------------------------------------------
-    def subscribe(self: Simulator, subdomain: str, destination: str,
-                  settings: list[str] | None = None) -> Record:
+    def subscribe(
+        self: Simulator, subdomain: str, destination: str, settings: list[str] | None = None
+    ) -> Record:
         return self.webhooks.subscribe(self.account(subdomain), destination, settings)
 
     def flush_webhooks(self: Simulator) -> list[Record]:

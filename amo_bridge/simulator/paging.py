@@ -99,8 +99,13 @@ def page_and_limit(*, default: int, maximum: int) -> tuple[int, int]:
     return page, min(max(1, limit), maximum)
 
 
-def order(items: list[Record], spec: Any, allowed: tuple[str, ...], default: str = "id",
-          default_dir: str = "asc") -> list[Record]:
+def order(
+    items: list[Record],
+    spec: Any,
+    allowed: tuple[str, ...],
+    default: str = "id",
+    default_dir: str = "asc",
+) -> list[Record]:
     key, direction = default, default_dir
     if isinstance(spec, dict) and spec:
         key, direction = next(iter(spec.items()))
@@ -115,11 +120,15 @@ def _href(page: int, limit: int) -> str:
 
 
 def page_response(
-    key: str, items: list[Record], render: Callable[[Record], Record], *,
-    default: int = 50, maximum: int = 250,
+    key: str,
+    items: list[Record],
+    render: Callable[[Record], Record],
+    *,
+    default: int = 50,
+    maximum: int = 250,
 ) -> Response:
     page, limit = page_and_limit(default=default, maximum=maximum)
-    chunk = items[(page - 1) * limit: page * limit]
+    chunk = items[(page - 1) * limit : page * limit]
     if not chunk:
         return no_content()
     links: Record = {"self": {"href": _href(page, limit)}}

@@ -12,6 +12,7 @@ from typing import Any
 from . import webhook_payload as v2
 from .errors import INVALID_TYPE, NOT_BLANK, NOT_SUPPORTED, Validation
 from .fields import apply_values
+from .model import Operation
 from .records import (
     check_ints,
     check_user,
@@ -21,27 +22,45 @@ from .records import (
     resolve_tags,
     tag_events,
 )
-from .model import Operation
 
 Record = dict[str, Any]
 SINGULAR = {"contacts": "contact", "companies": "company"}
 
 
-def _prepare(op: Operation, kind: str, item: Record, rid: str, check: Validation,
-             current: Record | None) -> Record:
+def _prepare(
+    op: Operation, kind: str, item: Record, rid: str, check: Validation, current: Record | None
+) -> Record:
     account = op.account
     for key in ("name", "first_name", "last_name"):
         if item.get(key) is not None and not isinstance(item[key], str):
             check.add(rid, key, INVALID_TYPE, type="string")
-    check_ints(check, rid, item, ("responsible_user_id", "created_at", "updated_at",
-                                  "created_by", "updated_by"))
+    check_ints(
+        check,
+        rid,
+        item,
+        ("responsible_user_id", "created_at", "updated_at", "created_by", "updated_by"),
+    )
     check_user(account, check, rid, item)
-    new = dict(current) if current else {
-        "id": 0, "name": "", "responsible_user_id": op.actor.user_id, "group_id": 0,
-        "created_by": op.actor.user_id, "updated_by": op.actor.user_id, "created_at": op.ts,
-        "updated_at": op.ts, "closest_task_at": None, "is_deleted": False,
-        "custom_fields_values": None, "account_id": account.id, "_tags": [], "_companies": [],
-    }
+    new = (
+        dict(current)
+        if current
+        else {
+            "id": 0,
+            "name": "",
+            "responsible_user_id": op.actor.user_id,
+            "group_id": 0,
+            "created_by": op.actor.user_id,
+            "updated_by": op.actor.user_id,
+            "created_at": op.ts,
+            "updated_at": op.ts,
+            "closest_task_at": None,
+            "is_deleted": False,
+            "custom_fields_values": None,
+            "account_id": account.id,
+            "_tags": [],
+            "_companies": [],
+        }
+    )
     if kind == "contacts" and current is None:
         new.update(first_name="", last_name="", is_unsorted=False)
     keys = ["name", "responsible_user_id", "created_by", "updated_by", "created_at", "updated_at"]
@@ -52,8 +71,14 @@ def _prepare(op: Operation, kind: str, item: Record, rid: str, check: Validation
             new[key] = item[key]
     if kind == "contacts" and "name" not in item and ("first_name" in item or "last_name" in item):
         new["name"] = " ".join(p for p in (new["first_name"], new["last_name"]) if p)
-    cfv, changed = apply_values(account.fields[kind], new["custom_fields_values"],
-                                item.get("custom_fields_values"), account.tz, check, rid)
+    cfv, changed = apply_values(
+        account.fields[kind],
+        new["custom_fields_values"],
+        item.get("custom_fields_values"),
+        account.tz,
+        check,
+        rid,
+    )
     new["custom_fields_values"] = cfv
     new["_changed_fields"] = changed
     embedded = item.get("_embedded") or {}
@@ -73,7 +98,9 @@ def _prepare(op: Operation, kind: str, item: Record, rid: str, check: Validation
     return new
 
 
-def create(op: Operation, kind: str, items: list[Record], *, keep_ids: bool = False) -> list[Record]:
+def create(
+    op: Operation, kind: str, items: list[Record], *, keep_ids: bool = False
+) -> list[Record]:
     check = Validation()
     prepared = []
     for index, item in enumerate(items):
@@ -111,8 +138,9 @@ def update(op: Operation, kind: str, items: list[Record]) -> list[Record]:
     return out
 
 
-def commit_update(op: Operation, kind: str, old: Record, new: Record, *,
-                  explicit: Record) -> Record:
+def commit_update(
+    op: Operation, kind: str, old: Record, new: Record, *, explicit: Record
+) -> Record:
     changed_fields = new.pop("_changed_fields")
     entity = SINGULAR[kind]
     diff = [k for k in new if k not in ("updated_at", "updated_by") and new[k] != old.get(k)]
@@ -121,13 +149,21 @@ def commit_update(op: Operation, kind: str, old: Record, new: Record, *,
     new["updated_by"] = explicit.get("updated_by", op.actor.user_id)
     new["updated_at"] = explicit.get("updated_at", op.ts)
     if new["responsible_user_id"] != old["responsible_user_id"]:
-        op.event("entity_responsible_changed", entity, old["id"],
-                 before=[{"responsible_user": {"id": old["responsible_user_id"]}}],
-                 after=[{"responsible_user": {"id": new["responsible_user_id"]}}])
+        op.event(
+            "entity_responsible_changed",
+            entity,
+            old["id"],
+            before=[{"responsible_user": {"id": old["responsible_user_id"]}}],
+            after=[{"responsible_user": {"id": new["responsible_user_id"]}}],
+        )
     if new["name"] != old["name"]:
-        op.event("name_field_changed", entity, old["id"],
-                 before=[{"name_field_value": {"name": old["name"]}}],
-                 after=[{"name_field_value": {"name": new["name"]}}])
+        op.event(
+            "name_field_changed",
+            entity,
+            old["id"],
+            before=[{"name_field_value": {"name": old["name"]}}],
+            after=[{"name_field_value": {"name": new["name"]}}],
+        )
     field_events(op, entity, old["id"], changed_fields)
     tag_events(op, kind, entity, old["id"], old["_tags"], new["_tags"])
     getattr(op.account, kind)[old["id"]] = new

@@ -25,7 +25,8 @@ def tags_of(account: Account, kind: str, record: Record) -> list[Record]:
     store = account.tags[kind]
     return [
         {"id": t, "name": store[t]["name"], "color": store[t].get("color")}
-        for t in record.get("_tags", []) if t in store
+        for t in record.get("_tags", [])
+        if t in store
     ]
 
 
@@ -40,8 +41,11 @@ def lead(account: Account, record: Record, base: str, with_: set[str]) -> Record
     }
     if "contacts" in with_:
         embedded["contacts"] = [
-            {"id": c["id"], "is_main": c["is_main"],
-             "_links": link(f"{base}/api/v4/contacts/{c['id']}")}
+            {
+                "id": c["id"],
+                "is_main": c["is_main"],
+                "_links": link(f"{base}/api/v4/contacts/{c['id']}"),
+            }
             for c in record.get("_contacts", [])
         ]
     if "catalog_elements" in with_:
@@ -146,13 +150,19 @@ def user(record: Record, base: str) -> Record:
 
 def event(record: Record, base: str) -> Record:
     out = dict(record)
-    entity_path = {"lead": "leads", "contact": "contacts", "company": "companies",
-                   "task": "tasks"}.get(record["entity_type"], record["entity_type"])
+    entity_path = {
+        "lead": "leads",
+        "contact": "contacts",
+        "company": "companies",
+        "task": "tasks",
+    }.get(record["entity_type"], record["entity_type"])
     out["_links"] = link(f"{base}/api/v4/events/{record['id']}")
-    out["_embedded"] = {"entity": {
-        "id": record["entity_id"],
-        "_links": link(f"{base}/api/v4/{entity_path}/{record['entity_id']}"),
-    }}
+    out["_embedded"] = {
+        "entity": {
+            "id": record["entity_id"],
+            "_links": link(f"{base}/api/v4/{entity_path}/{record['entity_id']}"),
+        }
+    }
     return out
 
 

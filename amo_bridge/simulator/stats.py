@@ -40,9 +40,15 @@ class AccountStats:
     def reset(self) -> None:
         with self._lock:
             for name in (
-                "total", "rate_limited", "blocked_answers", "injected_errors",
-                "dropped_responses", "token_refreshes", "token_refresh_attempts",
-                "code_exchanges", "max_per_second",
+                "total",
+                "rate_limited",
+                "blocked_answers",
+                "injected_errors",
+                "dropped_responses",
+                "token_refreshes",
+                "token_refresh_attempts",
+                "code_exchanges",
+                "max_per_second",
             ):
                 setattr(self, name, 0)
             self.endpoints.clear()

@@ -95,8 +95,11 @@ def lead(account: Account, record: Record, actor: Actor, **extra: Any) -> Record
 
 
 def lead_deleted(record: Record) -> Record:
-    return {"id": record["id"], "status_id": record["status_id"],
-            "pipeline_id": record["pipeline_id"]}
+    return {
+        "id": record["id"],
+        "status_id": record["status_id"],
+        "pipeline_id": record["pipeline_id"],
+    }
 
 
 def contact(account: Account, record: Record, actor: Actor, *, kind: str) -> Record:
@@ -126,9 +129,16 @@ def contact(account: Account, record: Record, actor: Actor, *, kind: str) -> Rec
     if record.get("custom_fields_values"):
         data["custom_fields"] = custom_fields(record["custom_fields_values"])
     key = "companies" if kind == "company" else "contacts"
-    leads = [lid for lid, lrec in account.leads.items() if not lrec["is_deleted"] and (
-        record["id"] in lrec["_companies"] if key == "companies"
-        else any(c["id"] == record["id"] for c in lrec["_contacts"]))]
+    leads = [
+        lid
+        for lid, lrec in account.leads.items()
+        if not lrec["is_deleted"]
+        and (
+            record["id"] in lrec["_companies"]
+            if key == "companies"
+            else any(c["id"] == record["id"] for c in lrec["_contacts"])
+        )
+    ]
     if leads:
         data["linked_leads_id"] = {str(lid): str(lid) for lid in leads}
     return data
@@ -164,24 +174,31 @@ def task(account: Account, record: Record, actor: Actor, *, date_format: str) ->
 
 
 def note(account: Account, record: Record) -> Record:
-    return {"note": {
-        "id": record["id"],
-        "element_id": record["entity_id"],
-        "element_type": ELEMENT_TYPES.get(record["entity_type"], 0),
-        "note_type": 4 if record["note_type"] == "common" else record["note_type"],
-        "text": (record.get("params") or {}).get("text", ""),
-        "created_user_id": record["created_by"],
-        "responsible_user_id": record["responsible_user_id"],
-        "date_create": record["created_at"],
-        "last_modified": record["updated_at"],
-        "account_id": account.id,
-    }}
+    return {
+        "note": {
+            "id": record["id"],
+            "element_id": record["entity_id"],
+            "element_type": ELEMENT_TYPES.get(record["entity_type"], 0),
+            "note_type": 4 if record["note_type"] == "common" else record["note_type"],
+            "text": (record.get("params") or {}).get("text", ""),
+            "created_user_id": record["created_by"],
+            "responsible_user_id": record["responsible_user_id"],
+            "date_create": record["created_at"],
+            "last_modified": record["updated_at"],
+            "account_id": account.id,
+        }
+    }
 
 
 def body(account: Account, base_url: str, grouped: dict[str, dict[str, list[Record]]]) -> str:
     """``grouped``: entity key → action → records, e.g. ``{"leads": {"status": [...]}}``."""
-    return encode({
-        **grouped,
-        "account": {"subdomain": account.subdomain, "id": account.id,
-                    "_links": {"self": base_url}},
-    })
+    return encode(
+        {
+            **grouped,
+            "account": {
+                "subdomain": account.subdomain,
+                "id": account.id,
+                "_links": {"self": base_url},
+            },
+        }
+    )

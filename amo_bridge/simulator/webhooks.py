@@ -35,10 +35,27 @@ RETRY_DELAYS = [
 SWITCH_OFF_FAILURES = 100  # more than this many failures ...
 SWITCH_OFF_WINDOW = timedelta(hours=2)  # ... within this window, the latest failed → off
 ALL_SETTINGS = [
-    "add_lead", "update_lead", "status_lead", "delete_lead", "restore_lead", "responsible_lead",
-    "note_lead", "add_contact", "update_contact", "delete_contact", "restore_contact",
-    "responsible_contact", "note_contact", "add_company", "update_company", "delete_company",
-    "restore_company", "responsible_company", "note_company", "add_task", "update_task",
+    "add_lead",
+    "update_lead",
+    "status_lead",
+    "delete_lead",
+    "restore_lead",
+    "responsible_lead",
+    "note_lead",
+    "add_contact",
+    "update_contact",
+    "delete_contact",
+    "restore_contact",
+    "responsible_contact",
+    "note_contact",
+    "add_company",
+    "update_company",
+    "delete_company",
+    "restore_company",
+    "responsible_company",
+    "note_company",
+    "add_task",
+    "update_task",
     "delete_task",
 ]
 
@@ -75,21 +92,33 @@ class WebhookDispatcher:
 
     # -- subscriptions ----------------------------------------------------------------------
     def subscribe(
-        self, account: Account, destination: str, settings: list[str] | None = None,
-        *, created_by: int = 0, sort: int = 1,
+        self,
+        account: Account,
+        destination: str,
+        settings: list[str] | None = None,
+        *,
+        created_by: int = 0,
+        sort: int = 1,
     ) -> Record:
         with self.sim.lock:
             ts = self.sim.clock.timestamp()
             for hook in account.webhooks.values():
                 if hook["destination"] == destination:  # amoCRM keeps one hook per URL
-                    hook.update(settings=list(settings or ALL_SETTINGS), updated_at=ts,
-                                disabled=False)
+                    hook.update(
+                        settings=list(settings or ALL_SETTINGS), updated_at=ts, disabled=False
+                    )
                     return hook
             hook = {
-                "id": account.new_id("webhooks"), "destination": destination,
-                "created_at": ts, "updated_at": ts, "account_id": account.id,
-                "created_by": created_by, "sort": sort, "disabled": False,
-                "settings": list(settings or ALL_SETTINGS), "_failures": [],
+                "id": account.new_id("webhooks"),
+                "destination": destination,
+                "created_at": ts,
+                "updated_at": ts,
+                "account_id": account.id,
+                "created_by": created_by,
+                "sort": sort,
+                "disabled": False,
+                "settings": list(settings or ALL_SETTINGS),
+                "_failures": [],
             }
             account.webhooks[hook["id"]] = hook
             return hook
@@ -119,19 +148,29 @@ class WebhookDispatcher:
                     )
             if not grouped:
                 continue
-            self.deliveries.append({
-                "id": next(self._ids), "account": account.subdomain, "webhook_id": hook["id"],
-                "destination": hook["destination"], "created_at": op.ts,
-                "body": webhook_payload.body(account, base, grouped),
-                "state": "skipped" if skip else "pending", "attempts": [],
-                "next_at": None if skip else op.now, "_in_flight": False,
-            })
+            self.deliveries.append(
+                {
+                    "id": next(self._ids),
+                    "account": account.subdomain,
+                    "webhook_id": hook["id"],
+                    "destination": hook["destination"],
+                    "created_at": op.ts,
+                    "body": webhook_payload.body(account, base, grouped),
+                    "state": "skipped" if skip else "pending",
+                    "attempts": [],
+                    "next_at": None if skip else op.now,
+                    "_in_flight": False,
+                }
+            )
 
     # -- delivery ---------------------------------------------------------------------------
     def _claim_due(self, now: datetime) -> list[Record]:
         with self.sim.lock:
-            due = [d for d in self.deliveries if d["state"] == "pending"
-                   and not d["_in_flight"] and d["next_at"] <= now]
+            due = [
+                d
+                for d in self.deliveries
+                if d["state"] == "pending" and not d["_in_flight"] and d["next_at"] <= now
+            ]
             for d in due:
                 d["_in_flight"] = True
             return due
@@ -160,10 +199,14 @@ class WebhookDispatcher:
         status, error = 0, None
         try:
             answer = requests.post(
-                delivery["destination"], data=delivery["body"].encode(), timeout=timeout,
-                allow_redirects=False, headers={
+                delivery["destination"],
+                data=delivery["body"].encode(),
+                timeout=timeout,
+                allow_redirects=False,
+                headers={
                     "Content-Type": "application/x-www-form-urlencoded",
-                    "User-Agent": USER_AGENT, "x-amocrm-requestid": request_id,
+                    "User-Agent": USER_AGENT,
+                    "x-amocrm-requestid": request_id,
                 },
             )
             status = answer.status_code
@@ -174,16 +217,22 @@ class WebhookDispatcher:
             status, error = 0, "timeout"
         self._record(delivery, status, error, elapsed, request_id)
 
-    def _record(self, delivery: Record, status: int, error: str | None, elapsed: float,
-                request_id: str) -> None:
+    def _record(
+        self, delivery: Record, status: int, error: str | None, elapsed: float, request_id: str
+    ) -> None:
         with self.sim.lock:
             now = self.sim.clock.now()
             account = self.sim.accounts.get(delivery["account"])
             hook = account.webhooks.get(delivery["webhook_id"]) if account else None
-            delivery["attempts"].append({
-                "at": int(now.timestamp()), "status": status, "error": error,
-                "duration_ms": round(elapsed * 1000), "request_id": request_id,
-            })
+            delivery["attempts"].append(
+                {
+                    "at": int(now.timestamp()),
+                    "status": status,
+                    "error": error,
+                    "duration_ms": round(elapsed * 1000),
+                    "request_id": request_id,
+                }
+            )
             delivery["_in_flight"] = False
             if is_success(status):
                 delivery["state"], delivery["next_at"] = "delivered", None
@@ -211,8 +260,7 @@ class WebhookDispatcher:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="amocrm-sim-webhooks",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="amocrm-sim-webhooks", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -229,8 +277,10 @@ class WebhookDispatcher:
     def log(self, account: Account | None = None) -> list[Record]:
         with self.sim.lock:
             return [
-                {**{k: v for k, v in d.items() if not k.startswith("_")},
-                 "next_at": int(d["next_at"].timestamp()) if d["next_at"] else None}
+                {
+                    **{k: v for k, v in d.items() if not k.startswith("_")},
+                    "next_at": int(d["next_at"].timestamp()) if d["next_at"] else None,
+                }
                 for d in self.deliveries
                 if account is None or d["account"] == account.subdomain
             ]

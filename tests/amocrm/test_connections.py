@@ -199,10 +199,13 @@ def test_refresh_stale_tokens_disconnects_revoked(database: Database,
     assert refresh_stale_tokens(database, SETTINGS, clock=FrozenClock(NOW)) == {
         account_id: "disconnected"}
     with database.session() as s:
-        assert s.get(Account, account_id).status == AccountStatus.DISCONNECTED
+        account = s.get(Account, account_id)
+        assert account.status == AccountStatus.DISCONNECTED
+    # Nothing more reaches amoCRM for this account until it is reconnected.
+    calls = len(server.seen)
     with pytest.raises(IntegrationDisabled):
-        SqlTokenStore(database, account_id).load() and client_for_account(
-            database, s.get(Account, account_id), SETTINGS).account()
+        client_for_account(database, account, SETTINGS, clock=FrozenClock(NOW)).account()
+    assert len(server.seen) == calls
 
 
 @pytest.mark.redis

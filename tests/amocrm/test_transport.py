@@ -46,8 +46,9 @@ def test_pagination_follows_next_links_on_our_base_url(harness: Harness) -> None
 
 
 def test_pagination_stops_on_204_after_last_page(harness: Harness) -> None:
+    link = f"{harness.server.url}{API}/leads?page=2"
     harness.server.route("GET", f"{API}/leads", lambda seen: Reply(204) if seen.query.get(
-        "page") == ["2"] else Reply(200, leads_page([1], f"{harness.server.url}{API}/leads?page=2")))
+        "page") == ["2"] else Reply(200, leads_page([1], link)))
     assert [lead.id for lead in harness.client.leads()] == [1]
 
 

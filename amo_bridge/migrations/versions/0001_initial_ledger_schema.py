@@ -235,6 +235,7 @@ def upgrade() -> None:
         sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("processed_at", amo_bridge.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pending_reactions", sa.JSON(), nullable=True),
         sa.Column("updated_at", amo_bridge.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -399,6 +400,7 @@ def upgrade() -> None:
         sa.Column("completed_at", amo_bridge.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("result_text", sa.Text(), nullable=True),
         sa.Column("created_by_bridge", sa.Boolean(), nullable=False),
+        sa.Column("amocrm_updated_at", amo_bridge.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("created_at", amo_bridge.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", amo_bridge.db.UTCDateTime(timezone=True), nullable=False),

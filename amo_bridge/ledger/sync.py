@@ -1,0 +1,252 @@
+"""The mirror: webhook events (or a reconcile poll) → batched API re-reads → ledger upserts.
+
+Webhook bodies are only a hint of *what* changed; the current state is always re-read through
+the API (AMOCRM.md: no signature, re-read rather than trust the body), in batches — one request
+per up to 250 leads, never one per entity — and stage history comes from the events list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amo_bridge.accounts import get_section, products_for, set_section
+from amo_bridge.amocrm.client import AmoClient
+from amo_bridge.amocrm.webhook_dispatch import Disposition, EventKind, classify_event
+from amo_bridge.amocrm.webhook_types import WebhookEvent
+from amo_bridge.clock import Clock
+from amo_bridge.ledger.changes import Change
+from amo_bridge.ledger.policies import PolicySkipped, policy_from_deal
+from amo_bridge.ledger.stages import STATUS_EVENT, assign_participants, record_stage_events
+from amo_bridge.ledger.upsert import (
+    WON,
+    from_unix,
+    mark_leads_deleted,
+    upsert_companies,
+    upsert_contacts,
+    upsert_leads,
+    upsert_tasks,
+)
+from amo_bridge.models import Account, AuditLog, Deal, OutboundWrite, SyncState
+
+#: Stage events are read for the window the batch's own timestamps span, widened by this much
+#: (amoCRM stamps the event and the lead's ``updated_at`` at the same moment, give or take).
+EVENT_MARGIN = timedelta(seconds=30)
+PIPELINES_TTL = timedelta(hours=1)
+
+
+@dataclass
+class Wanted:
+    """The entity ids one batch of events asks the mirror to look at."""
+
+    leads: set[int] = field(default_factory=set)
+    deleted_leads: set[int] = field(default_factory=set)
+    contacts: set[int] = field(default_factory=set)
+    companies: set[int] = field(default_factory=set)
+    tasks: set[int] = field(default_factory=set)
+    stamps: list[datetime] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+
+    def add(self, events: Iterable[WebhookEvent]) -> None:
+        for event in events:
+            verdict = classify_event(event)
+            if verdict.disposition is Disposition.UNSUPPORTED:
+                self.unsupported.append(f"{event.entity}[{event.action}]: {verdict.reason}")
+                continue
+            if verdict.disposition is Disposition.IGNORED or event.entity_id is None:
+                continue
+            kind = verdict.kind
+            stamp = getattr(event.payload, "updated_at", None) or getattr(
+                event.payload, "last_modified", None)
+            if isinstance(stamp, datetime):
+                self.stamps.append(stamp)
+            if kind is EventKind.LEAD_DELETED:
+                self.deleted_leads.add(event.entity_id)
+            elif event.entity == "lead":
+                self.leads.add(event.entity_id)
+            elif event.entity == "contact":
+                self.contacts.add(event.entity_id)
+            elif event.entity == "company":
+                self.companies.add(event.entity_id)
+            elif event.entity == "task":
+                self.tasks.add(event.entity_id)
+        self.leads -= self.deleted_leads
+
+
+@dataclass
+class MirrorResult:
+    changes: list[Change] = field(default_factory=list)
+    skipped: list[PolicySkipped] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+
+
+def mirror(
+    session: Session, client: AmoClient, account: Account, wanted: Wanted, *, clock: Clock
+) -> MirrorResult:
+    result = MirrorResult(unsupported=list(wanted.unsupported))
+    leads = list(client.leads(ids=wanted.leads)) if wanted.leads else []
+    contact_ids = set(wanted.contacts) | {c.id for lead in leads for c in lead.contacts}
+    company_ids = set(wanted.companies) | {i for lead in leads for i in lead.company_ids}
+    if company_ids:
+        upsert_companies(session, account, client.companies(ids=company_ids))
+    if contact_ids:
+        result.changes += upsert_contacts(
+            session, account, client.contacts(ids=contact_ids),
+            by_bridge=_bridge_created(session, account, "contacts", contact_ids))
+    deals, changes = upsert_leads(
+        session, account, leads,
+        by_bridge=_bridge_created(session, account, "leads", {lead.id for lead in leads}))
+    result.changes += changes
+    result.changes += mark_leads_deleted(session, account, wanted.deleted_leads)
+
+    stamps = wanted.stamps + [s for lead in leads if (s := from_unix(lead.updated_at))]
+    if deals and stamps:
+        events = client.events(types=[STATUS_EVENT], entity="lead",
+                               created_from=min(stamps) - EVENT_MARGIN,
+                               created_to=max(stamps) + EVENT_MARGIN)
+        result.changes += record_stage_events(session, account, events,
+                                              _deals_for_events(session, account, deals))
+    _after_stages(session, client, account, deals.values(), result, clock=clock)
+    if wanted.tasks:
+        result.changes += upsert_tasks(
+            session, account, client.tasks(ids=wanted.tasks),
+            by_bridge=_bridge_created(session, account, "tasks", wanted.tasks))
+    _log_problems(session, account, result, clock=clock)
+    return result
+
+
+def _deals_for_events(session: Session, account: Account, deals: dict[int, Deal]):
+    """Events in the window may concern other known deals too: their history is welcome."""
+    return _KnownDeals(session, account, dict(deals))
+
+
+class _KnownDeals(dict):
+    """A lazy ``{lead id: Deal}``: looks up deals the batch did not touch, once each."""
+
+    def __init__(self, session: Session, account: Account, known: dict[int, Deal]) -> None:
+        super().__init__(known)
+        self._session, self._account = session, account
+        self._missing: set[int] = set()
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        if not isinstance(key, int) or key in self._missing:
+            return False
+        deal = self._session.scalar(select(Deal).where(
+            Deal.account_id == self._account.id, Deal.amocrm_id == key))
+        if deal is None:
+            self._missing.add(key)
+            return False
+        self[key] = deal
+        return True
+
+
+def _after_stages(session, client, account, deals: Iterable[Deal], result: MirrorResult, *,
+                  clock: Clock) -> None:
+    won = [d for d in deals if d.status_id == WON and not d.is_deleted]
+    if not won:
+        return
+    rules = dict(get_section(session, account.id, "field_mapping"))
+    if any(r.get("rule") == "responsible_at_stage" for r in (rules.get("seller") or {},
+                                                             rules.get("issuer") or {})):
+        names = status_names(session, client, account, clock=clock)
+        for key in ("seller", "issuer"):
+            rules[key] = {**(rules.get(key) or {}), "_status_names": names}
+    products = products_for(session, account.id)
+    for deal in won:
+        assign_participants(session, account, deal, rules)
+        outcome = policy_from_deal(session, account, deal, mapping=rules.get("policy", {}),
+                                   products=products)
+        if isinstance(outcome, PolicySkipped):
+            result.skipped.append(outcome)
+        elif outcome is not None:
+            result.changes.append(outcome)
+
+
+def status_names(session: Session, client: AmoClient, account: Account, *, clock: Clock
+                 ) -> dict[int, str]:
+    """Stage names by status id, cached in the account's settings for an hour."""
+    cached = get_section_or_none(session, account.id, "amocrm_pipelines")
+    now = clock.now()
+    if cached and datetime.fromisoformat(cached["fetched_at"]) > now - PIPELINES_TTL:
+        return {int(k): v for k, v in cached["statuses"].items()}
+    statuses = {s.id: s.name for p in client.pipelines() for s in p.statuses}
+    set_section(session, account.id, "amocrm_pipelines",
+                {"fetched_at": now.isoformat(), "statuses": {str(k): v for k, v in statuses.items()}})
+    return statuses
+
+
+def get_section_or_none(session: Session, account_id: int, section: str):
+    try:
+        return get_section(session, account_id, section)
+    except KeyError:
+        return None
+
+
+def _bridge_created(session: Session, account: Account, entity_type: str, ids: Iterable[int]
+                    ) -> set[int]:
+    """Which of these entities the bridge itself created: their echoes trigger no rule."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    return set(session.scalars(
+        select(OutboundWrite.entity_id).where(
+            OutboundWrite.account_id == account.id, OutboundWrite.entity_type == entity_type,
+            OutboundWrite.action == "create", OutboundWrite.entity_id.in_(ids),
+        )
+    ))
+
+
+def _log_problems(session: Session, account: Account, result: MirrorResult, *, clock: Clock
+                  ) -> None:
+    """Skipped policies and unsupported events are visible to admins in the audit log."""
+    now = clock.now()
+    for skipped in result.skipped:
+        session.add(AuditLog(account_id=account.id, at=now, action="mirror.policy_skipped",
+                             target=f"deal:{skipped.deal_id}", details={"reason": skipped.reason}))
+    for text in result.unsupported:
+        session.add(AuditLog(account_id=account.id, at=now, action="mirror.unsupported_event",
+                             details={"event": text}))
+
+
+# --- reconcile -----------------------------------------------------------------------------
+
+
+def reconcile(session: Session, client: AmoClient, account: Account, *, clock: Clock
+              ) -> MirrorResult:
+    """Repair lost webhooks: everything updated since the watermark (with an overlap)."""
+    settings = get_section(session, account.id, "mirror")
+    overlap = timedelta(minutes=int(settings.get("reconcile_overlap_minutes", 10)))
+    lookback = timedelta(days=int(settings.get("events_lookback_days", 7)))
+    now = clock.now()
+    mark = _watermark(session, account, "reconcile", default=now - lookback)
+    since = mark - overlap
+    wanted = Wanted()
+    wanted.leads = {lead.id for lead in client.leads(updated_from=since, with_=())}
+    wanted.contacts = {c.id for c in client.contacts(updated_from=since, with_=())}
+    wanted.tasks = {t.id for t in client.tasks(updated_from=since)}
+    wanted.stamps = [since, now]
+    result = mirror(session, client, account, wanted, clock=clock)
+    _set_watermark(session, account, "reconcile", now)
+    return result
+
+
+def _watermark(session: Session, account: Account, name: str, *, default: datetime) -> datetime:
+    row = session.scalar(select(SyncState).where(SyncState.account_id == account.id,
+                                                 SyncState.name == name))
+    return datetime.fromisoformat(row.value) if row and row.value else default
+
+
+def _set_watermark(session: Session, account: Account, name: str, value: datetime) -> None:
+    row = session.scalar(select(SyncState).where(SyncState.account_id == account.id,
+                                                 SyncState.name == name))
+    if row is None:
+        session.add(SyncState(account_id=account.id, name=name, value=value.isoformat()))
+    elif datetime.fromisoformat(row.value or value.isoformat()) <= value:
+        row.value = value.isoformat()
+

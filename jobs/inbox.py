@@ -1,0 +1,215 @@
+"""Jobs of the mirror: process stored webhooks, reconcile, run the reactions.
+
+``process_inbox(id)`` claims its row *and* the other pending rows of the same account (up to
+:data:`BATCH`), so a burst of webhooks costs one API re-read per 250 leads rather than one per
+hook. The mirror and the rows' new status commit together; the changes it reports are stored on
+the row until every reaction has run, so a crash in between loses nothing and a retry runs only
+what is left.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+
+from amo_bridge.amocrm.errors import AmoError, RateLimited
+from amo_bridge.amocrm.webhook import parse_webhook
+from amo_bridge.amocrm.webhook_types import WebhookParseError
+from amo_bridge.connections import client_for_account
+from amo_bridge.ledger.changes import dump_change, load_change, reactions_for
+from amo_bridge.ledger.sync import Wanted, mirror, reconcile
+from amo_bridge.models import Account, AccountStatus, InboxEvent, InboxStatus
+from jobs.queue import JobCall, enqueue_after_commit
+from jobs.runtime import Runtime, get_runtime
+from jobs.sweeper import Sweepable, register
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+#: Modules whose import registers reactions (``@reacts_to``). Each capability appends its own.
+REACTION_MODULES: list[str] = []
+
+register(Sweepable("inbox", InboxEvent, (InboxStatus.PENDING, InboxStatus.PROCESSING),
+                   "jobs.inbox.process_inbox"))
+
+
+def process_inbox(inbox_id: int) -> str:
+    runtime = get_runtime()
+    with runtime.session() as session:
+        row = session.get(InboxEvent, inbox_id)
+        if row is None or row.status not in (InboxStatus.PENDING, InboxStatus.PROCESSING):
+            return "nothing to do"
+        if row.pending_reactions:
+            resume = True
+        else:
+            resume = False
+    if resume:
+        return _run_reactions(runtime, inbox_id)
+    claimed = _claim(runtime, inbox_id)
+    if not claimed:
+        return "claimed elsewhere"
+    try:
+        _mirror_rows(runtime, claimed)
+    except RateLimited as exc:
+        _release(runtime, claimed, f"rate limited: retry in {exc.retry_after}s")
+        raise
+    except AmoError as exc:
+        _release(runtime, claimed, f"{type(exc).__name__}: {exc}")
+        if not exc.retryable:
+            return f"failed: {exc}"
+        raise
+    return _run_reactions(runtime, claimed[0])
+
+
+def _claim(runtime: Runtime, inbox_id: int) -> list[int]:
+    """Mark this row and other pending rows of its account as processing; returns their ids."""
+    with runtime.session() as session:
+        row = session.get(InboxEvent, inbox_id)
+        if row is None or row.status not in (InboxStatus.PENDING, InboxStatus.PROCESSING):
+            return []
+        query = (
+            select(InboxEvent.id)
+            .where(InboxEvent.account_id == row.account_id,
+                   InboxEvent.status == InboxStatus.PENDING, InboxEvent.id != inbox_id)
+            .order_by(InboxEvent.id)
+            .limit(BATCH - 1)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = [inbox_id, *session.scalars(query)]
+        now = runtime.clock.now()
+        session.execute(
+            update(InboxEvent).where(InboxEvent.id.in_(ids))
+            .values(status=InboxStatus.PROCESSING, updated_at=now,
+                    attempts=InboxEvent.attempts + 1),
+            execution_options={"synchronize_session": False},
+        )
+        return ids
+
+
+def _release(runtime: Runtime, ids: list[int], reason: str) -> None:
+    with runtime.session() as session:
+        session.execute(
+            update(InboxEvent).where(InboxEvent.id.in_(ids))
+            .values(status=InboxStatus.PENDING, reason=reason[:2000]),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _mirror_rows(runtime: Runtime, ids: list[int]) -> None:
+    with runtime.session() as session:
+        rows = list(session.scalars(select(InboxEvent).where(InboxEvent.id.in_(ids))
+                                    .order_by(InboxEvent.id)))
+        account = session.get(Account, rows[0].account_id)
+        now = runtime.clock.now()
+        wanted = Wanted()
+        parsed_rows = []
+        for row in rows:
+            try:
+                parsed = parse_webhook(row.body, row.content_type, timezone=account.timezone,
+                                       max_bytes=runtime.settings.webhook_max_body_bytes)
+            except WebhookParseError as exc:
+                row.status, row.reason, row.processed_at = InboxStatus.REJECTED, exc.reason, now
+                continue
+            if parsed.account_id not in (None, account.amocrm_id):
+                row.status, row.processed_at = InboxStatus.REJECTED, now
+                row.reason = f"body names account {parsed.account_id}"
+                continue
+            wanted.add(parsed.events)
+            parsed_rows.append(row)
+        changes = []
+        if parsed_rows and account.status == AccountStatus.ACTIVE:
+            client = client_for_account(runtime.db, account, runtime.settings,
+                                        redis=runtime.redis, clock=runtime.clock)
+            result = mirror(session, client, account, wanted, clock=runtime.clock)
+            changes = [dump_change(c) for c in result.changes if not c.by_bridge]
+        elif parsed_rows:
+            for row in parsed_rows:
+                row.reason = f"account is {account.status}: stored, not mirrored"
+        for row in parsed_rows:
+            row.status, row.processed_at = InboxStatus.DONE, now
+        if changes:
+            rows[0].status = InboxStatus.PROCESSING
+            rows[0].pending_reactions = [{"change": c, "done": []} for c in changes]
+
+
+def _run_reactions(runtime: Runtime, inbox_id: int) -> str:
+    _import_reaction_modules()
+    with runtime.session() as session:
+        row = session.get(InboxEvent, inbox_id)
+        pending = list(row.pending_reactions or []) if row else []
+    failures = 0
+    for entry in pending:
+        change = load_change(entry["change"])
+        for name, reaction in reactions_for(change):
+            if name in entry["done"]:
+                continue
+            try:
+                with runtime.session() as session:
+                    for call in reaction(session, change) or ():
+                        _defer(session, call)
+                entry["done"].append(name)
+            except Exception:  # noqa: BLE001 - recorded below; the job is retried for the rest
+                failures += 1
+                log.exception("reaction %s failed for %s", name, entry["change"]["type"])
+    with runtime.session() as session:
+        row = session.get(InboxEvent, inbox_id)
+        if failures:
+            row.pending_reactions = pending
+            row.reason = f"{failures} reaction(s) failed; will retry"
+        else:
+            row.pending_reactions = None
+            row.status = InboxStatus.DONE
+    if failures:
+        raise RuntimeError(f"{failures} reaction(s) failed for inbox row {inbox_id}")
+    return f"{len(pending)} change(s) handled"
+
+
+def _defer(session: Any, call: JobCall) -> None:
+    enqueue_after_commit(session, call.func, *call.args, job_id=call.job_id)
+
+
+def _import_reaction_modules() -> None:
+    for module in REACTION_MODULES:
+        importlib.import_module(module)
+
+
+# --- reconcile -----------------------------------------------------------------------------
+
+
+def reconcile_all() -> int:
+    """Periodic: one reconcile job per active account."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        ids = list(session.scalars(select(Account.id).where(
+            Account.status == AccountStatus.ACTIVE)))
+        for account_id in ids:
+            enqueue_after_commit(session, "jobs.inbox.reconcile_account", account_id)
+    return len(ids)
+
+
+def reconcile_account(account_id: int) -> str:
+    """Poll what changed since the watermark; changes go through the same reactions."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        account = session.get(Account, account_id)
+        if account is None or account.status != AccountStatus.ACTIVE:
+            return "skipped"
+        client = client_for_account(runtime.db, account, runtime.settings, redis=runtime.redis,
+                                    clock=runtime.clock)
+        result = reconcile(session, client, account, clock=runtime.clock)
+        changes = [dump_change(c) for c in result.changes if not c.by_bridge]
+        if not changes:
+            return "no changes"
+        now = runtime.clock.now()
+        row = InboxEvent(account_id=account.id, source="reconcile", received_at=now, body=b"",
+                         body_sha256="reconcile", status=InboxStatus.PROCESSING, updated_at=now,
+                         pending_reactions=[{"change": c, "done": []} for c in changes])
+        session.add(row)
+        session.flush()
+        row_id = row.id
+    return _run_reactions(runtime, row_id)
+
