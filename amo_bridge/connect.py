@@ -70,11 +70,17 @@ def connect_account(
     return Connected(account_id, info.id, info.subdomain, created, token)
 
 
-def sync_users(session: Session, client: AmoClient, account: Account, *, clock: Clock) -> int:
-    """Mirror amoCRM users and rights (admin-only endpoint: a 403 keeps the current mirror)."""
+def fetch_users(client: AmoClient) -> list | None:
+    """amoCRM users with their rights; None when the token is not an admin's (403)."""
     try:
-        users = client.users()
+        return list(client.users())
     except Forbidden:
+        return None
+
+
+def sync_users(session: Session, users: list | None, account: Account, *, clock: Clock) -> int:
+    """Mirror amoCRM users and rights (admin-only endpoint: None keeps the current mirror)."""
+    if users is None:
         return 0
     now = clock.now()
     existing = {u.amocrm_id: u for u in session.scalars(

@@ -248,6 +248,9 @@ def client_for_account(
         if alert is not None:
             alert(event)
 
+    if account.status == AccountStatus.BLOCKED:
+        # The row is the record of the block; the circuit may have been lost with a restart.
+        limiter.open_circuit(str(account.amocrm_id), account.status_reason or "blocked")
     return AmoClient(
         base_url=account.base_url or base_url_for(account.subdomain),
         tokens=SqlTokenStore(database, account_id, redis=redis, clock=clock),
@@ -260,6 +263,16 @@ def client_for_account(
         policy=policy or RetryPolicy(),
         clock=clock,
     )
+
+
+def unblock_account(database: Database, account: Account, settings: Settings, *,
+                    redis: Any = None, clock: Clock = system_clock) -> None:
+    """After amoCRM support lifted a block: account ACTIVE again and the circuit closed."""
+    with database.session() as s:
+        set_account_status(s, account.id, AccountStatus.ACTIVE, None, now=clock.now())
+    rate = settings.amocrm_rate_per_second
+    limiter = RedisRateLimiter(redis, rate=rate) if redis is not None else local_limiter(rate)
+    limiter.close_circuit(str(account.amocrm_id))
 
 
 def refresh_stale_tokens(

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -119,6 +120,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "commit", _sqlite_on_end)
+        event.listen(engine, "rollback", _sqlite_on_end)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
@@ -136,8 +139,36 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class NestedWriteTransaction(RuntimeError):
+    """A second write transaction opened in a thread that already holds SQLite's write lock.
+
+    It could only wait for itself, so it fails at once instead of after the busy timeout. The
+    fix is structural: finish (commit) the outer unit of work before calling amoCRM or opening
+    another one — remote calls never run inside a transaction.
+    """
+
+
+_writers = threading.local()
+
+
 def _sqlite_on_begin(connection: Any) -> None:
+    if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
+        connection.exec_driver_sql("BEGIN")  # read-only work: WAL readers never block
+        return
+    depth = getattr(_writers, "depth", 0)
+    if depth:
+        raise NestedWriteTransaction(
+            "a write transaction is already open in this thread (SQLite would deadlock); "
+            "commit the outer unit of work first"
+        )
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+    _writers.depth = depth + 1
+    connection.info["amo_bridge_writer"] = True
+
+
+def _sqlite_on_end(connection: Any) -> None:
+    if connection.info.pop("amo_bridge_writer", False):
+        _writers.depth = max(0, getattr(_writers, "depth", 1) - 1)
 
 
 class Database:
@@ -147,6 +178,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Read-only units of work: on SQLite a deferred BEGIN, so they may run while this
+        # thread (or another) holds the write lock.
+        self.read_sessionmaker = sessionmaker(
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -162,6 +198,18 @@ class Database:
         except BaseException:
             session.rollback()
             raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only unit of work; closing it discards whatever it did (nothing is committed).
+
+        Objects loaded here stay readable afterwards (they are detached, not expired).
+        """
+        session = self.read_sessionmaker()
+        try:
+            yield session
         finally:
             session.close()
 

@@ -21,6 +21,13 @@ ENVIRONMENTS = ("development", "production", "test")
 JOB_MODES = ("auto", "rq", "thread", "inline")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
+SMS_GATEWAYS = ("console", "fake", "smsru", "smsc", "smsaero")
+#: Which variables each SMS gateway needs (checked at start-up, named in the error).
+SMS_CREDENTIALS = {
+    "smsru": ("SMSRU_API_ID",),
+    "smsc": ("SMSC_LOGIN", "SMSC_PASSWORD"),
+    "smsaero": ("SMSAERO_EMAIL", "SMSAERO_API_KEY"),
+}
 
 
 class SettingsError(ValueError):
@@ -50,6 +57,17 @@ class Settings:
     amocrm_timeout_seconds: float = 10.0
     webhook_max_body_bytes: int = 16 * 1024 * 1024
     sweeper_stale_seconds: int = 300
+    # SMS (issue 7): the gateway, an optional fallback, and each provider's credentials.
+    sms_gateway: str = "console"
+    sms_fallback_gateway: str | None = None
+    sms_sender: str | None = None
+    sms_timeout_seconds: float = 10.0
+    sms_callback_secret: str | None = None
+    smsru_api_id: str | None = None
+    smsc_login: str | None = None
+    smsc_password: str | None = None
+    smsaero_email: str | None = None
+    smsaero_api_key: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -161,6 +179,16 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AMOCRM_TIMEOUT_SECONDS": ("amocrm_timeout_seconds", _positive_float),
     "WEBHOOK_MAX_BODY_BYTES": ("webhook_max_body_bytes", _positive_int),
     "SWEEPER_STALE_SECONDS": ("sweeper_stale_seconds", _positive_int),
+    "SMS_GATEWAY": ("sms_gateway", _choice(SMS_GATEWAYS)),
+    "SMS_FALLBACK_GATEWAY": ("sms_fallback_gateway", _choice(SMS_GATEWAYS)),
+    "SMS_SENDER": ("sms_sender", str.strip),
+    "SMS_TIMEOUT_SECONDS": ("sms_timeout_seconds", _positive_float),
+    "SMS_CALLBACK_SECRET": ("sms_callback_secret", str.strip),
+    "SMSRU_API_ID": ("smsru_api_id", str.strip),
+    "SMSC_LOGIN": ("smsc_login", str.strip),
+    "SMSC_PASSWORD": ("smsc_password", str.strip),
+    "SMSAERO_EMAIL": ("smsaero_email", str.strip),
+    "SMSAERO_API_KEY": ("smsaero_api_key", str.strip),
 }
 
 #: Every variable the bridge reads, for `config/.env.example` and the `check` command.
@@ -199,7 +227,18 @@ def _complete(settings: Settings) -> Settings:
             pass
     if settings.job_mode == "rq" and not settings.redis_url:
         raise SettingsError("JOB_MODE", "is 'rq' but REDIS_URL is not set")
+    _check_sms(settings)
     return replace(settings, **changes)
+
+
+def _check_sms(settings: Settings) -> None:
+    if settings.sms_fallback_gateway and settings.sms_fallback_gateway == settings.sms_gateway:
+        raise SettingsError("SMS_FALLBACK_GATEWAY", "must differ from SMS_GATEWAY")
+    for variable, name in (("SMS_GATEWAY", settings.sms_gateway),
+                           ("SMS_FALLBACK_GATEWAY", settings.sms_fallback_gateway)):
+        for needed in SMS_CREDENTIALS.get(name or "", ()):
+            if not getattr(settings, needed.lower()):
+                raise SettingsError(needed, f"is required when {variable}={name}")
 
 
 def describe(settings: Settings) -> dict[str, str]:
@@ -207,7 +246,8 @@ def describe(settings: Settings) -> dict[str, str]:
     shown: dict[str, str] = {}
     for f in fields(settings):
         value = getattr(settings, f.name)
-        if f.name in ("secret_key", "amocrm_client_secret"):
+        if f.name in ("secret_key", "amocrm_client_secret", "sms_callback_secret",
+                      "smsru_api_id", "smsc_password", "smsaero_api_key"):
             value = "set" if value else "not set"
         elif f.name in ("database_url", "redis_url") and value:
             value = _mask_url(str(value))

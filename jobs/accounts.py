@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from amo_bridge.connect import sync_users
+from amo_bridge.connect import fetch_users, sync_users
 from amo_bridge.connections import client_for_account, refresh_stale_tokens
 from amo_bridge.models import Account, AccountStatus
 from jobs.queue import enqueue_after_commit
@@ -30,10 +30,12 @@ def sync_all_users() -> int:
 
 def sync_account_users(account_id: int) -> int:
     runtime = get_runtime()
-    with runtime.session() as session:
+    with runtime.db.read_session() as session:
         account = session.get(Account, account_id)
-        if account is None or account.status != AccountStatus.ACTIVE:
-            return 0
-        client = client_for_account(runtime.db, account, runtime.settings, redis=runtime.redis,
-                                    clock=runtime.clock)
-        return sync_users(session, client, account, clock=runtime.clock)
+    if account is None or account.status != AccountStatus.ACTIVE:
+        return 0
+    client = client_for_account(runtime.db, account, runtime.settings, redis=runtime.redis,
+                                clock=runtime.clock)
+    users = fetch_users(client)
+    with runtime.session() as session:
+        return sync_users(session, users, session.get(Account, account_id), clock=runtime.clock)

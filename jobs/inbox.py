@@ -20,7 +20,15 @@ from amo_bridge.amocrm.webhook import parse_webhook
 from amo_bridge.amocrm.webhook_types import WebhookParseError
 from amo_bridge.connections import client_for_account
 from amo_bridge.ledger.changes import dump_change, load_change, reactions_for
-from amo_bridge.ledger.sync import Wanted, mirror, reconcile
+from amo_bridge.ledger.sync import (
+    Wanted,
+    apply,
+    cached_status_names,
+    fetch,
+    fetch_updated,
+    finish_reconcile,
+    reconcile_wanted,
+)
 from amo_bridge.models import Account, AccountStatus, InboxEvent, InboxStatus
 from jobs.queue import JobCall, enqueue_after_commit
 from jobs.runtime import Runtime, get_runtime
@@ -100,40 +108,52 @@ def _release(runtime: Runtime, ids: list[int], reason: str) -> None:
 
 
 def _mirror_rows(runtime: Runtime, ids: list[int]) -> None:
-    with runtime.session() as session:
+    """Read and parse (read-only), re-read from amoCRM (no transaction), then write once."""
+    with runtime.db.read_session() as session:
         rows = list(session.scalars(select(InboxEvent).where(InboxEvent.id.in_(ids))
                                     .order_by(InboxEvent.id)))
         account = session.get(Account, rows[0].account_id)
-        now = runtime.clock.now()
-        wanted = Wanted()
-        parsed_rows = []
-        for row in rows:
-            try:
-                parsed = parse_webhook(row.body, row.content_type, timezone=account.timezone,
-                                       max_bytes=runtime.settings.webhook_max_body_bytes)
-            except WebhookParseError as exc:
-                row.status, row.reason, row.processed_at = InboxStatus.REJECTED, exc.reason, now
-                continue
-            if parsed.account_id not in (None, account.amocrm_id):
-                row.status, row.processed_at = InboxStatus.REJECTED, now
-                row.reason = f"body names account {parsed.account_id}"
-                continue
-            wanted.add(parsed.events)
-            parsed_rows.append(row)
-        changes = []
-        if parsed_rows and account.status == AccountStatus.ACTIVE:
-            client = client_for_account(runtime.db, account, runtime.settings,
-                                        redis=runtime.redis, clock=runtime.clock)
-            result = mirror(session, client, account, wanted, clock=runtime.clock)
+        names = cached_status_names(session, account, clock=runtime.clock)
+    wanted = Wanted()
+    rejected: dict[int, str] = {}
+    parsed_ids: list[int] = []
+    for row in rows:
+        try:
+            parsed = parse_webhook(row.body, row.content_type, timezone=account.timezone,
+                                   max_bytes=runtime.settings.webhook_max_body_bytes)
+        except WebhookParseError as exc:
+            rejected[row.id] = exc.reason
+            continue
+        if parsed.account_id not in (None, account.amocrm_id):
+            rejected[row.id] = f"body names account {parsed.account_id}"
+            continue
+        wanted.add(parsed.events)
+        parsed_ids.append(row.id)
+
+    fetched = None
+    if parsed_ids and account.status == AccountStatus.ACTIVE:
+        client = client_for_account(runtime.db, account, runtime.settings, redis=runtime.redis,
+                                    clock=runtime.clock)
+        fetched = fetch(client, wanted, status_names=names)
+
+    now = runtime.clock.now()
+    with runtime.session() as session:
+        account = session.get(Account, account.id)
+        changes: list[dict[str, Any]] = []
+        if fetched is not None:
+            result = apply(session, account, wanted, fetched, clock=runtime.clock)
             changes = [dump_change(c) for c in result.changes if not c.by_bridge]
-        elif parsed_rows:
-            for row in parsed_rows:
-                row.reason = f"account is {account.status}: stored, not mirrored"
-        for row in parsed_rows:
-            row.status, row.processed_at = InboxStatus.DONE, now
-        if changes:
-            rows[0].status = InboxStatus.PROCESSING
-            rows[0].pending_reactions = [{"change": c, "done": []} for c in changes]
+        for row in session.scalars(select(InboxEvent).where(InboxEvent.id.in_(ids))):
+            row.processed_at = now
+            if row.id in rejected:
+                row.status, row.reason = InboxStatus.REJECTED, rejected[row.id]
+            else:
+                row.status = InboxStatus.DONE
+                if fetched is None:
+                    row.reason = f"account is {account.status}: stored, not mirrored"
+            if row.id == ids[0] and changes:
+                row.status = InboxStatus.PROCESSING
+                row.pending_reactions = [{"change": c, "done": []} for c in changes]
 
 
 def _run_reactions(runtime: Runtime, inbox_id: int) -> str:
@@ -162,7 +182,8 @@ def _run_reactions(runtime: Runtime, inbox_id: int) -> str:
             row.reason = f"{failures} reaction(s) failed; will retry"
         else:
             row.pending_reactions = None
-            row.status = InboxStatus.DONE
+            if row.status == InboxStatus.PROCESSING:
+                row.status = InboxStatus.DONE
     if failures:
         raise RuntimeError(f"{failures} reaction(s) failed for inbox row {inbox_id}")
     return f"{len(pending)} change(s) handled"
@@ -194,13 +215,19 @@ def reconcile_all() -> int:
 def reconcile_account(account_id: int) -> str:
     """Poll what changed since the watermark; changes go through the same reactions."""
     runtime = get_runtime()
-    with runtime.session() as session:
+    with runtime.db.read_session() as session:
         account = session.get(Account, account_id)
         if account is None or account.status != AccountStatus.ACTIVE:
             return "skipped"
-        client = client_for_account(runtime.db, account, runtime.settings, redis=runtime.redis,
-                                    clock=runtime.clock)
-        result = reconcile(session, client, account, clock=runtime.clock)
+        wanted, until = reconcile_wanted(session, account, clock=runtime.clock)
+        names = cached_status_names(session, account, clock=runtime.clock)
+    client = client_for_account(runtime.db, account, runtime.settings, redis=runtime.redis,
+                                clock=runtime.clock)
+    fetched = fetch(client, fetch_updated(client, wanted), status_names=names)
+    with runtime.session() as session:
+        account = session.get(Account, account_id)
+        result = apply(session, account, wanted, fetched, clock=runtime.clock)
+        finish_reconcile(session, account, until)
         changes = [dump_change(c) for c in result.changes if not c.by_bridge]
         if not changes:
             return "no changes"
@@ -212,4 +239,3 @@ def reconcile_account(account_id: int) -> str:
         session.flush()
         row_id = row.id
     return _run_reactions(runtime, row_id)
-

@@ -22,6 +22,7 @@ class Periodic:
 
 PERIODIC: list[Periodic] = [
     Periodic("jobs.sweeper.sweep", interval_seconds=60),
+    Periodic("jobs.exports.purge_exports", cron="17 * * * *"),
     Periodic("jobs.inbox.reconcile_all", interval_seconds=300),
     Periodic("jobs.accounts.sync_all_users", interval_seconds=3600),
     Periodic("jobs.accounts.refresh_tokens", cron="17 3 * * *"),

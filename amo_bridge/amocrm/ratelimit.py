@@ -23,6 +23,9 @@ from amo_bridge.amocrm.errors import AccountBlocked, RateLimited
 DEFAULT_RATE = 5.0
 #: Waits up to this long are slept through; longer ones become ``RateLimited`` (reschedule).
 DEFAULT_MAX_WAIT = 5.0
+#: 429s counted together for escalation, and the longest pause one may cause.
+STRIKE_WINDOW = 60.0
+MAX_COOL_DOWN = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +46,17 @@ class RateLimiter(Protocol):
 
     def reserve(self, key: str, *, max_wait: float) -> Permit: ...
 
-    def cool_down(self, key: str, seconds: float) -> None:
-        """No slot for ``key`` is handed out for ``seconds`` (never shortens a longer one)."""
+    def cool_down(self, key: str, seconds: float) -> float:
+        """Pause ``key`` after a 429; returns the pause actually applied.
+
+        Repeated 429s escalate: the n-th within :data:`STRIKE_WINDOW` waits
+        ``seconds * 2**(n-1)`` (at most :data:`MAX_COOL_DOWN`), because amoCRM blocks accounts
+        that exceed the limit *repeatedly*. A pause never shortens a longer one.
+        """
+        ...
+
+    def cooling(self, key: str) -> float:
+        """Seconds left of the current cool-down (0 when none)."""
         ...
 
     def open_circuit(self, key: str, reason: str, *, ttl: float | None = None) -> None: ...
@@ -77,7 +89,16 @@ def acquire(
         )
     if permit.wait > 0:
         sleep(permit.wait)
+        # A 429 may have arrived while we slept: our slot predates the cool-down, and a
+        # request sent into it would count as one more excess at amoCRM.
+        left = limiter.cooling(key)
+        if left > 0:
+            raise RateLimited(f"account {key} is cooling down after a 429", retry_after=left)
     return permit.wait
+
+
+def escalated(seconds: float, strikes: int) -> float:
+    return min(seconds * 2 ** max(0, strikes - 1), MAX_COOL_DOWN)
 
 
 def gcra_slot(
@@ -114,6 +135,7 @@ class LocalRateLimiter:
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}
         self._cool: dict[str, float] = {}
+        self._strikes: dict[str, list[float]] = {}
         self._circuits: dict[str, tuple[str, float | None]] = {}
 
     def reserve(self, key: str, *, max_wait: float) -> Permit:
@@ -135,10 +157,19 @@ class LocalRateLimiter:
             self._tat[key] = new_tat
             return Permit(granted=True, wait=wait)
 
-    def cool_down(self, key: str, seconds: float) -> None:
+    def cool_down(self, key: str, seconds: float) -> float:
         with self._lock:
-            until = self._timer() + seconds
-            self._cool[key] = max(self._cool.get(key, until), until)
+            now = self._timer()
+            strikes = [t for t in self._strikes.get(key, []) if t > now - STRIKE_WINDOW]
+            strikes.append(now)
+            self._strikes[key] = strikes
+            pause = escalated(seconds, len(strikes))
+            self._cool[key] = max(self._cool.get(key, now), now + pause)
+            return self._cool[key] - now
+
+    def cooling(self, key: str) -> float:
+        with self._lock:
+            return max(0.0, self._cool.get(key, 0.0) - self._timer())
 
     def open_circuit(self, key: str, reason: str, *, ttl: float | None = None) -> None:
         with self._lock:

@@ -2,15 +2,21 @@
 
 Time comes from Redis (``TIME``) so processes on different machines agree on the schedule.
 Keys (``{prefix}:{<key>}:…`` share a hash tag, so the script also runs on a cluster):
-``tat`` (theoretical arrival time, µs), ``cool`` (end of the 429 cool-down, µs), ``block``
-(open circuit's reason).
+``tat`` (theoretical arrival time, µs), ``cool`` (end of the 429 cool-down, µs), ``strikes``
+(429s in the last minute, for escalation), ``block`` (open circuit's reason).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from amo_bridge.amocrm.ratelimit import DEFAULT_RATE, Permit, check_rate
+from amo_bridge.amocrm.ratelimit import (
+    DEFAULT_RATE,
+    MAX_COOL_DOWN,
+    STRIKE_WINDOW,
+    Permit,
+    check_rate,
+)
 
 _RESERVE = """
 local block = redis.call('GET', KEYS[3])
@@ -34,13 +40,23 @@ return {1, string.format('%.0f', wait), ''}
 _COOL_DOWN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local untl = now + tonumber(ARGV[1])
-local ttl_ms = math.ceil(tonumber(ARGV[1]) / 1000) + 1
+local strikes = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local pause = math.min(tonumber(ARGV[1]) * math.pow(2, strikes - 1), tonumber(ARGV[2]))
+local untl = now + pause
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untl > current then
-  redis.call('SET', KEYS[1], string.format('%.0f', untl), 'PX', ttl_ms)
+  redis.call('SET', KEYS[1], string.format('%.0f', untl), 'PX', math.ceil(pause / 1000) + 1)
+  return string.format('%.0f', pause)
 end
-return 1
+return string.format('%.0f', current - now)
+"""
+
+_COOLING = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local untl = tonumber(redis.call('GET', KEYS[1]) or '0')
+return string.format('%.0f', math.max(0, untl - now))
 """
 
 
@@ -63,10 +79,11 @@ class RedisRateLimiter:
         self._tolerance_us = (burst - 1) * self._interval_us
         self._reserve = redis.register_script(_RESERVE)
         self._cool_down = redis.register_script(_COOL_DOWN)
+        self._cooling = redis.register_script(_COOLING)
 
     def _keys(self, key: str) -> list[str]:
         base = f"{self._prefix}:{{{key}}}"
-        return [f"{base}:tat", f"{base}:cool", f"{base}:block"]
+        return [f"{base}:tat", f"{base}:cool", f"{base}:block", f"{base}:strikes"]
 
     def reserve(self, key: str, *, max_wait: float) -> Permit:
         status, wait_us, reason = self._reserve(
@@ -79,8 +96,17 @@ class RedisRateLimiter:
             return Permit(granted=False, wait=0.0, blocked=text or "blocked")
         return Permit(granted=int(status) == 1, wait=wait)
 
-    def cool_down(self, key: str, seconds: float) -> None:
-        self._cool_down(keys=[self._keys(key)[1]], args=[int(seconds * 1_000_000)])
+    def cool_down(self, key: str, seconds: float) -> float:
+        keys = self._keys(key)
+        pause_us = self._cool_down(
+            keys=[keys[1], keys[3]],
+            args=[int(seconds * 1_000_000), int(MAX_COOL_DOWN * 1_000_000),
+                  int(STRIKE_WINDOW * 1000)],
+        )
+        return int(pause_us) / 1_000_000
+
+    def cooling(self, key: str) -> float:
+        return int(self._cooling(keys=[self._keys(key)[1]])) / 1_000_000
 
     def open_circuit(self, key: str, reason: str, *, ttl: float | None = None) -> None:
         px = None if ttl is None else max(1, int(ttl * 1000))

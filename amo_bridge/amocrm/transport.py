@@ -62,8 +62,9 @@ AlertPort = Callable[[AccountAlert], None]
 class RetryPolicy:
     attempts: int = 3
     backoff: float = 0.5
-    #: Cool-down after a 429 when amoCRM sends no Retry-After (it documents none).
-    cool_down: float = 2.0
+    #: Cool-down after a 429 when amoCRM sends no Retry-After (it documents none): one
+    #: second empties the per-second window; repeated 429s escalate (see ratelimit).
+    cool_down: float = 1.0
     #: Wait this long at most for a rate-limit slot; longer becomes ``RateLimited``.
     max_wait: float = DEFAULT_MAX_WAIT
     #: None keeps a block's circuit open until an admin closes it (support lifts blocks).
@@ -158,8 +159,9 @@ class Transport:
             except ValueError:
                 raise Unavailable(f"{method} {path}: HTTP {status} without JSON") from None
         if status == 429:
-            retry_after = _retry_after(response) or self.policy.cool_down
-            self.limiter.cool_down(self.limiter_key, retry_after)
+            pause = self.limiter.cool_down(self.limiter_key,
+                                           _retry_after(response) or self.policy.cool_down)
+            retry_after = max(pause, _retry_after(response) or 0.0)
             raise RateLimited(f"{method} {path}: amoCRM answered 429", retry_after=retry_after,
                               status=429)
         if status == 403 and _is_html(response):

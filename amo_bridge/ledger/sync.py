@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 
 from amo_bridge.accounts import get_section, products_for, set_section
 from amo_bridge.amocrm.client import AmoClient
+from amo_bridge.amocrm.entities import Company, Event, Lead
+from amo_bridge.amocrm.entities import Contact as AmoContact
+from amo_bridge.amocrm.entities import Task as AmoTask
 from amo_bridge.amocrm.webhook_dispatch import Disposition, EventKind, classify_event
 from amo_bridge.amocrm.webhook_types import WebhookEvent
 from amo_bridge.clock import Clock
@@ -84,37 +87,67 @@ class MirrorResult:
     unsupported: list[str] = field(default_factory=list)
 
 
-def mirror(
-    session: Session, client: AmoClient, account: Account, wanted: Wanted, *, clock: Clock
-) -> MirrorResult:
+@dataclass
+class Fetched:
+    """Everything one mirror run needs from amoCRM, read before any database write."""
+
+    leads: list[Lead] = field(default_factory=list)
+    contacts: list[AmoContact] = field(default_factory=list)
+    companies: list[Company] = field(default_factory=list)
+    tasks: list[AmoTask] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    status_names: dict[int, str] | None = None
+
+
+def fetch(client: AmoClient, wanted: Wanted, *, status_names: dict[int, str] | None = None
+          ) -> Fetched:
+    """The API half of the mirror: batched re-reads, no database access at all.
+
+    Remote calls never run inside a database transaction (a slow amoCRM must not hold locks,
+    and SQLite would deadlock on the bridge's own bookkeeping writes).
+    """
+    got = Fetched(status_names=status_names)
+    got.leads = list(client.leads(ids=wanted.leads)) if wanted.leads else []
+    contact_ids = set(wanted.contacts) | {c.id for lead in got.leads for c in lead.contacts}
+    company_ids = set(wanted.companies) | {i for lead in got.leads for i in lead.company_ids}
+    got.companies = list(client.companies(ids=company_ids)) if company_ids else []
+    got.contacts = list(client.contacts(ids=contact_ids)) if contact_ids else []
+    stamps = wanted.stamps + [s for lead in got.leads if (s := from_unix(lead.updated_at))]
+    if got.leads and stamps:
+        got.events = list(client.events(types=[STATUS_EVENT], entity="lead",
+                                        created_from=min(stamps) - EVENT_MARGIN,
+                                        created_to=max(stamps) + EVENT_MARGIN))
+    if got.status_names is None and any(lead.status_id == WON for lead in got.leads):
+        got.status_names = {s.id: s.name for p in client.pipelines() for s in p.statuses}
+    got.tasks = list(client.tasks(ids=wanted.tasks)) if wanted.tasks else []
+    return got
+
+
+def apply(session: Session, account: Account, wanted: Wanted, got: Fetched, *, clock: Clock
+          ) -> MirrorResult:
+    """The database half of the mirror: upserts, stage history, policies. No remote calls."""
     result = MirrorResult(unsupported=list(wanted.unsupported))
-    leads = list(client.leads(ids=wanted.leads)) if wanted.leads else []
-    contact_ids = set(wanted.contacts) | {c.id for lead in leads for c in lead.contacts}
-    company_ids = set(wanted.companies) | {i for lead in leads for i in lead.company_ids}
-    if company_ids:
-        upsert_companies(session, account, client.companies(ids=company_ids))
-    if contact_ids:
+    if got.companies:
+        upsert_companies(session, account, got.companies)
+    if got.contacts:
         result.changes += upsert_contacts(
-            session, account, client.contacts(ids=contact_ids),
-            by_bridge=_bridge_created(session, account, "contacts", contact_ids))
+            session, account, got.contacts,
+            by_bridge=_bridge_created(session, account, "contacts", (c.id for c in got.contacts)))
     deals, changes = upsert_leads(
-        session, account, leads,
-        by_bridge=_bridge_created(session, account, "leads", {lead.id for lead in leads}))
+        session, account, got.leads,
+        by_bridge=_bridge_created(session, account, "leads", {lead.id for lead in got.leads}))
     result.changes += changes
     result.changes += mark_leads_deleted(session, account, wanted.deleted_leads)
-
-    stamps = wanted.stamps + [s for lead in leads if (s := from_unix(lead.updated_at))]
-    if deals and stamps:
-        events = client.events(types=[STATUS_EVENT], entity="lead",
-                               created_from=min(stamps) - EVENT_MARGIN,
-                               created_to=max(stamps) + EVENT_MARGIN)
-        result.changes += record_stage_events(session, account, events,
+    if got.events:
+        result.changes += record_stage_events(session, account, got.events,
                                               _deals_for_events(session, account, deals))
-    _after_stages(session, client, account, deals.values(), result, clock=clock)
-    if wanted.tasks:
+    if got.status_names is not None:
+        _cache_status_names(session, account, got.status_names, clock=clock)
+    _after_stages(session, account, deals.values(), result, names=got.status_names or {})
+    if got.tasks:
         result.changes += upsert_tasks(
-            session, account, client.tasks(ids=wanted.tasks),
-            by_bridge=_bridge_created(session, account, "tasks", wanted.tasks))
+            session, account, got.tasks,
+            by_bridge=_bridge_created(session, account, "tasks", (t.id for t in got.tasks)))
     _log_problems(session, account, result, clock=clock)
     return result
 
@@ -146,17 +179,14 @@ class _KnownDeals(dict):
         return True
 
 
-def _after_stages(session, client, account, deals: Iterable[Deal], result: MirrorResult, *,
-                  clock: Clock) -> None:
+def _after_stages(session: Session, account: Account, deals: Iterable[Deal],
+                  result: MirrorResult, *, names: dict[int, str]) -> None:
     won = [d for d in deals if d.status_id == WON and not d.is_deleted]
     if not won:
         return
     rules = dict(get_section(session, account.id, "field_mapping"))
-    if any(r.get("rule") == "responsible_at_stage" for r in (rules.get("seller") or {},
-                                                             rules.get("issuer") or {})):
-        names = status_names(session, client, account, clock=clock)
-        for key in ("seller", "issuer"):
-            rules[key] = {**(rules.get(key) or {}), "_status_names": names}
+    for key in ("seller", "issuer"):
+        rules[key] = {**(rules.get(key) or {}), "_status_names": names}
     products = products_for(session, account.id)
     for deal in won:
         assign_participants(session, account, deal, rules)
@@ -168,17 +198,21 @@ def _after_stages(session, client, account, deals: Iterable[Deal], result: Mirro
             result.changes.append(outcome)
 
 
-def status_names(session: Session, client: AmoClient, account: Account, *, clock: Clock
-                 ) -> dict[int, str]:
-    """Stage names by status id, cached in the account's settings for an hour."""
+def cached_status_names(session: Session, account: Account, *, clock: Clock
+                        ) -> dict[int, str] | None:
+    """Stage names by status id from the account's cache, or None when it is stale."""
     cached = get_section_or_none(session, account.id, "amocrm_pipelines")
-    now = clock.now()
-    if cached and datetime.fromisoformat(cached["fetched_at"]) > now - PIPELINES_TTL:
+    if cached and datetime.fromisoformat(cached["fetched_at"]) > clock.now() - PIPELINES_TTL:
         return {int(k): v for k, v in cached["statuses"].items()}
-    statuses = {s.id: s.name for p in client.pipelines() for s in p.statuses}
-    set_section(session, account.id, "amocrm_pipelines",
-                {"fetched_at": now.isoformat(), "statuses": {str(k): v for k, v in statuses.items()}})
-    return statuses
+    return None
+
+
+def _cache_status_names(session: Session, account: Account, names: dict[int, str], *,
+                        clock: Clock) -> None:
+    set_section(session, account.id, "amocrm_pipelines", {
+        "fetched_at": clock.now().isoformat(),
+        "statuses": {str(k): v for k, v in names.items()},
+    })
 
 
 def get_section_or_none(session: Session, account_id: int, section: str):
@@ -217,23 +251,30 @@ def _log_problems(session: Session, account: Account, result: MirrorResult, *, c
 # --- reconcile -----------------------------------------------------------------------------
 
 
-def reconcile(session: Session, client: AmoClient, account: Account, *, clock: Clock
-              ) -> MirrorResult:
-    """Repair lost webhooks: everything updated since the watermark (with an overlap)."""
+def reconcile_wanted(session: Session, account: Account, *, clock: Clock
+                     ) -> tuple[Wanted, datetime]:
+    """What a reconcile run must ask for: the window since the watermark (with an overlap)."""
     settings = get_section(session, account.id, "mirror")
     overlap = timedelta(minutes=int(settings.get("reconcile_overlap_minutes", 10)))
     lookback = timedelta(days=int(settings.get("events_lookback_days", 7)))
     now = clock.now()
-    mark = _watermark(session, account, "reconcile", default=now - lookback)
-    since = mark - overlap
+    since = _watermark(session, account, "reconcile", default=now - lookback) - overlap
     wanted = Wanted()
+    wanted.stamps = [since, now]
+    return wanted, now
+
+
+def fetch_updated(client: AmoClient, wanted: Wanted) -> Wanted:
+    """Fill a reconcile's wanted ids from amoCRM's ``updated_at`` filters (API only)."""
+    since = min(wanted.stamps)
     wanted.leads = {lead.id for lead in client.leads(updated_from=since, with_=())}
     wanted.contacts = {c.id for c in client.contacts(updated_from=since, with_=())}
     wanted.tasks = {t.id for t in client.tasks(updated_from=since)}
-    wanted.stamps = [since, now]
-    result = mirror(session, client, account, wanted, clock=clock)
-    _set_watermark(session, account, "reconcile", now)
-    return result
+    return wanted
+
+
+def finish_reconcile(session: Session, account: Account, until: datetime) -> None:
+    _set_watermark(session, account, "reconcile", until)
 
 
 def _watermark(session: Session, account: Account, name: str, *, default: datetime) -> datetime:

@@ -15,7 +15,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from amo_bridge.amocrm import fields as amo_fields
-from amo_bridge.amocrm.entities import Company, Contact as AmoContact, Lead, Task as AmoTask
+from amo_bridge.amocrm.entities import Company, Lead
+from amo_bridge.amocrm.entities import Contact as AmoContact
+from amo_bridge.amocrm.entities import Task as AmoTask
 from amo_bridge.ledger.changes import (
     Change,
     ContactUpdated,

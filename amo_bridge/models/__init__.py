@@ -43,3 +43,8 @@ __all__ = [
     "StageChange", "SyncState", "Task", "User",
 ]
 __all__ += ["ExportKind", "ExportRecord", "ExportStatus", "LineKind", "MoneyLine"]
+from amo_bridge.models.sms import (  # noqa: E402 - issue 7 (SMS)
+    SmsChannel, SmsNote, SmsSuppression, SmsTemplate, SmsVerification,
+)
+
+__all__ += ["SmsChannel", "SmsNote", "SmsSuppression", "SmsTemplate", "SmsVerification"]

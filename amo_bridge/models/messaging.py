@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amo_bridge.db import Base, Money, UTCDateTime
@@ -57,6 +67,14 @@ class SmsMessage(AccountScoped, Timestamps, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: The amoCRM note that shows the message in the card (and its delivery status later).
     note_amocrm_id: Mapped[int | None] = mapped_column(Integer)
+    #: ``service`` or ``marketing`` (marketing needs consent); from the template.
+    kind: Mapped[str] = mapped_column(String(16), default="service")
+    #: After this moment a queued message is stale (a reminder after the policy ended).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The manager whose name and phone the text carries (to re-queue when the profile is fixed).
+    manager_amocrm_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    #: Machine-readable details: reason code, missing values, template variables used.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class InboxStatus(enum.StrEnum):

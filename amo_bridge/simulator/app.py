@@ -49,19 +49,25 @@ def _edge(sim: Simulator) -> Callable[[], Response | None]:
             return ApiError(404, f"Account {g.amocrm_subdomain!r} not found").to_response()
         g.amocrm_account = account
         key = endpoint_key()
-        verdict = account.limiter.check()
-        account.stats.count_request(key, verdict.window_count)
-        if verdict.blocked:
-            account.stats.bump("blocked_answers")
-            return Response(BLOCKED_HTML, 403, mimetype="text/html")
-        if not verdict.allowed:
-            account.stats.bump("rate_limited")
-            return ApiError(429, "Too many requests").to_response()
+        is_oauth = request.url_rule is not None and request.url_rule.endpoint.endswith(
+            ".access_token"
+        )
+        if is_oauth and not account.limits.count_oauth:
+            account.stats.count_request(key, 0)
+        else:
+            verdict = account.limiter.check()
+            account.stats.count_request(key, verdict.window_count)
+            if verdict.blocked:
+                account.stats.bump("blocked_answers")
+                return Response(BLOCKED_HTML, 403, mimetype="text/html")
+            if not verdict.allowed:
+                account.stats.bump("rate_limited")
+                return ApiError(429, "Too many requests").to_response()
         plan = faults.plan(sim, account, key, is_write=request.method != "GET")
         if plan.error is not None:
             return plan.error
         g.amocrm_drop = plan.drop_mode
-        if request.url_rule is not None and request.url_rule.endpoint.endswith(".access_token"):
+        if is_oauth:
             return None
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""

@@ -28,6 +28,9 @@ class LimitSettings:
     per_second: int = 7
     block_after: int = 20
     block_window: float = 60.0
+    # AMOCRM.md does not say whether token calls count; they hit the same account host, so by
+    # default they do (a client that survives this survives the other reading too).
+    count_oauth: bool = True
 
 
 @dataclass

@@ -45,7 +45,7 @@ class SimulatorOps:
     ) -> list[int]:
         """Create leads/contacts/companies/tasks; returns the new ids."""
         account = self.account(subdomain)
-        batch = records.check_batch(items, limit=10_000)
+        batch = records.check_batch(items, limit=10_000, allow_object=True)
         with self.operation(
             account, self._actor(account, user_id), skip_webhooks=skip_webhooks
         ) as op:
@@ -70,7 +70,7 @@ class SimulatorOps:
     ) -> list[int]:
         """Update entities (each item carries ``id``): move stages, edit fields, complete tasks."""
         account = self.account(subdomain)
-        batch = records.check_batch(items, limit=10_000)
+        batch = records.check_batch(items, limit=10_000, allow_object=True)
         with self.operation(
             account, self._actor(account, user_id), skip_webhooks=skip_webhooks
         ) as op:
@@ -123,7 +123,9 @@ class SimulatorOps:
         with self.operation(
             account, self._actor(account, user_id), skip_webhooks=skip_webhooks
         ) as op:
-            rows = records_notes.create_notes(op, kind, records.check_batch(items, limit=10_000))
+            rows = records_notes.create_notes(
+                op, kind, records.check_batch(items, limit=10_000, allow_object=True)
+            )
         return [row["id"] for row in rows]
 
     # -- limits, stats, faults ------------------------------------------------------------

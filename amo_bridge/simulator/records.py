@@ -19,9 +19,11 @@ WON, LOST = 142, 143
 MAX_BATCH = 50  # AMOCRM.md: batch writes take ≤ 50 items per request
 
 
-def check_batch(items: Any, *, limit: int = MAX_BATCH) -> list[Record]:
-    if isinstance(items, dict):
-        items = [items]  # a single object is accepted as a batch of one
+def check_batch(items: Any, *, limit: int = MAX_BATCH, allow_object: bool = False) -> list[Record]:
+    """AMOCRM.md: batch writes take an array of ≤ 50 objects (the control plane also takes
+    a single object)."""
+    if allow_object and isinstance(items, dict):
+        items = [items]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise ApiError(400, "Request body must be an array of objects")
     if not items:

@@ -8,13 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import create_app
 from .config import SimulatorConfig
 from .context import EXTENSION
 from .seed import DEFAULT_SEED
 from .state import Simulator
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access log line per request: tests and benchmarks make thousands of them."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
 
 
 @dataclass
@@ -55,12 +62,13 @@ def _start_dispatcher(app: Flask, url: str) -> None:
 
 
 def run_in_thread(
-    app: Flask | None = None, *, host: str = "127.0.0.1", port: int = 0
+    app: Flask | None = None, *, host: str = "127.0.0.1", port: int = 0, quiet: bool = True
 ) -> RunningServer:
     """Serve ``app`` (default: a fresh app with the default seed) with a threaded werkzeug
     server on a free loopback port; call ``stop()`` (or use ``with``) to end it."""
     app = app or create_app()
-    server = make_server(host, port, app, threaded=True)
+    handler = QuietRequestHandler if quiet else None
+    server = make_server(host, port, app, threaded=True, request_handler=handler)
     url = f"http://{host}:{server.server_port}"
     thread = threading.Thread(
         target=server.serve_forever,

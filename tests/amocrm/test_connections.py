@@ -178,6 +178,29 @@ def test_blocked_alert_marks_the_account(database: Database, server: ScriptedSer
         assert s.get(Account, account_id).status == AccountStatus.BLOCKED
 
 
+def test_a_blocked_row_keeps_the_circuit_open_until_unblocked(
+        database: Database, server: ScriptedServer) -> None:
+    from amo_bridge.amocrm.errors import AccountBlocked
+    from amo_bridge.connections import local_limiter, unblock_account
+
+    server.route("GET", "/s/broker/api/v4/account", Reply(200, {"id": 7}))
+    account_id = add_account(database, server.url, amocrm_id=int(uuid.uuid4().int % 10**9))
+    with database.session() as s:
+        s.get(Account, account_id).status = AccountStatus.BLOCKED
+    with database.session() as s:
+        account = s.get(Account, account_id)
+    client = client_for_account(database, account, SETTINGS, clock=FrozenClock(NOW))
+    with pytest.raises(AccountBlocked):
+        client.account()
+    assert server.seen == []
+    unblock_account(database, account, SETTINGS, clock=FrozenClock(NOW))
+    assert local_limiter(SETTINGS.amocrm_rate_per_second).circuit(str(account.amocrm_id)) is None
+    with database.session() as s:
+        account = s.get(Account, account_id)
+        assert account.status == AccountStatus.ACTIVE
+    assert client_for_account(database, account, SETTINGS, clock=FrozenClock(NOW)).account().id == 7
+
+
 def test_refresh_stale_tokens(database: Database, server: ScriptedServer) -> None:
     token_endpoint(server)
     clock = FrozenClock(NOW)

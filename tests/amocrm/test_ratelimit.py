@@ -161,3 +161,39 @@ def test_redis_limiter_threads_stay_within_rate(redis_client) -> None:
     for thread in threads:
         thread.join()
     assert _max_in_window(stamps) <= 7 + 1
+
+
+def test_repeated_429s_escalate_the_cool_down() -> None:
+    t = FakeTime()
+    limiter = LocalRateLimiter(rate=5, timer=t)
+    assert limiter.cool_down("a", 2) == pytest.approx(2)
+    t.sleep(3)
+    assert limiter.cool_down("a", 2) == pytest.approx(4)
+    t.sleep(5)
+    assert limiter.cool_down("a", 2) == pytest.approx(8)
+    t.sleep(61)  # strikes older than a minute are forgotten
+    assert limiter.cool_down("a", 2) == pytest.approx(2)
+
+
+def test_a_429_during_the_wait_cancels_the_slot() -> None:
+    t = FakeTime()
+    limiter = LocalRateLimiter(rate=5, timer=t)
+    acquire(limiter, "a", sleep=t.sleep)
+
+    def sleep_through_a_429(seconds: float) -> None:
+        t.sleep(seconds)
+        limiter.cool_down("a", 2)  # another worker met a 429 meanwhile
+
+    with pytest.raises(RateLimited) as info:
+        acquire(limiter, "a", sleep=sleep_through_a_429)
+    assert info.value.retry_after == pytest.approx(2)
+
+
+@pytest.mark.redis
+def test_redis_cool_down_escalates_and_is_visible(redis_client) -> None:
+    client, prefix = redis_client
+    limiter = RedisRateLimiter(client, rate=5, prefix=prefix)
+    assert limiter.cooling("a") == 0
+    assert limiter.cool_down("a", 0.2) == pytest.approx(0.2, abs=0.01)
+    assert limiter.cool_down("a", 0.2) == pytest.approx(0.4, abs=0.01)
+    assert 0.3 < limiter.cooling("a") <= 0.4

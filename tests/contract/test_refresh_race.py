@@ -48,7 +48,8 @@ def install(database_url: str, sim: SimControl, *, expired: bool = True) -> int:
 
 def check(database_url: str, account_id: int, sim: SimControl, outcomes: list[str]) -> None:
     assert len(outcomes) == WORKERS
-    assert all(o.startswith("ok:") for o in outcomes), [o for o in outcomes if not o.startswith("ok:")]
+    failures = [o for o in outcomes if not o.startswith("ok:")]
+    assert failures == []
     stats = sim.stats()
     assert stats["token_refresh_attempts"] == 1, stats
     assert stats["token_refreshes"] == 1

@@ -86,3 +86,12 @@ def test_rate_window_uses_wall_clock_even_when_business_clock_is_frozen(
         api.get("/api/v4/account")
     time.sleep(1.05)  # the frozen business clock does not move; the wall clock does
     assert api.get("/api/v4/account").status_code == 200
+
+
+def test_oauth_calls_can_be_left_out_of_the_window(api, sim, control):
+    control.post(f"/accounts/{SUB}/limits", {"count_oauth": False})
+    body = {"client_id": "x", "client_secret": "y", "redirect_uri": "z"}
+    for _ in range(3):
+        assert api.post("/oauth2/access_token", body).status_code == 401
+    assert [api.get("/api/v4/account").status_code for _ in range(8)] == [200] * 7 + [429]
+    assert sim.stats(SUB)["endpoints"]["POST /oauth2/access_token"] == 3

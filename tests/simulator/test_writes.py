@@ -261,3 +261,8 @@ def test_ui_move_is_visible_in_api(sim, api):
     sim.ui_update("demo-broker", "leads", [{"id": 30100006, "status_id": IN_WORK}], user_id=8011003)
     lead = api.get("/api/v4/leads/30100006").json()
     assert lead["status_id"] == IN_WORK and lead["updated_by"] == 8011003
+
+
+def test_batch_endpoints_want_an_array(api):
+    assert api.post("/api/v4/leads", {"name": "объект"}).status_code == 400
+    assert api.post("/api/v4/leads", []).status_code == 400

@@ -1,0 +1,189 @@
+"""Streaming xlsx sheets: XlsxWriter in constant-memory mode, typed cells, no formula injection.
+
+- Constant memory: each row goes to a temporary file as soon as the next row starts, so memory
+  stays flat whatever the row count. Rows must be written top to bottom, one sheet at a time.
+- Typed cells: dates are Excel serial numbers with a date format, money is roubles with a money
+  format, percentages are fractions with a percent format; text is always ``write_string``.
+- Injection: text is never a formula. A value a spreadsheet would read as one (``=``, ``+``,
+  ``-``, ``@``, tab or CR first — OWASP "CSV injection") is written as a string cell with
+  Excel's *quote prefix*, so it stays text even when someone edits the cell later.
+- The only formulas in a file are ours: ``SUBTOTAL`` in the totals row (it follows the
+  autofilter) and ``HYPERLINK`` to the deal (plain ``write_url`` links stop at 65 530 a sheet),
+  each with its value cached, so readers that do not calculate still see the numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from amo_bridge.exports.columns import DATE, INT, MONEY, PERCENT, TEXT, URL, Column
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_EPOCH = date(1899, 12, 30)
+_SAFE_URL = re.compile(r"^https?://[^\s\"<>]+$")
+
+
+def looks_like_formula(text: str) -> bool:
+    return text.startswith(FORMULA_START)
+
+
+def excel_serial(day: date) -> int:
+    return (day - EXCEL_EPOCH).days
+
+
+class Book:
+    """One workbook on disk, written in constant memory."""
+
+    def __init__(self, path: Path | str, *, tmpdir: Path | str | None = None) -> None:
+        options: dict[str, Any] = {"constant_memory": True, "strings_to_formulas": False,
+                                   "strings_to_numbers": False, "strings_to_urls": False}
+        if tmpdir is not None:
+            options["tmpdir"] = str(tmpdir)
+        self.workbook = xlsxwriter.Workbook(str(path), options)
+        add = self.workbook.add_format
+        self.formats = {
+            "header": add({"bold": True, "text_wrap": True, "valign": "top",
+                           "bg_color": "#DDEBF7", "border": 1}),
+            TEXT: None,
+            "quoted": add({"quote_prefix": True}),
+            DATE: add({"num_format": "dd.mm.yyyy"}),
+            MONEY: add({"num_format": "#,##0.00"}),
+            PERCENT: add({"num_format": "0.00%"}),
+            INT: add({"num_format": "0"}),
+            URL: add({"font_color": "blue", "underline": 1}),
+            "total_label": add({"bold": True, "top": 1}),
+            "total_money": add({"bold": True, "top": 1, "num_format": "#,##0.00"}),
+            "total_int": add({"bold": True, "top": 1, "num_format": "0"}),
+            "total_pct": add({"bold": True, "top": 1, "num_format": "0.00%"}),
+            "total_blank": add({"top": 1}),
+            "warn": add({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+        }
+
+    def sheet(self, name: str, columns: Sequence[Column], *, lang: str) -> Sheet:
+        return Sheet(self, self.workbook.add_worksheet(name[:31]), tuple(columns), lang=lang)
+
+    def close(self) -> None:
+        self.workbook.close()
+
+
+class Sheet:
+    """A table: a frozen header row, typed data rows, an autofilter and a totals row."""
+
+    def __init__(self, book: Book, worksheet: Any, columns: tuple[Column, ...], *,
+                 lang: str) -> None:
+        self.book = book
+        self.ws = worksheet
+        self.columns = columns
+        self.lang = lang
+        self.row = 0
+        self.data_rows = 0
+        self.sums = [0 for _ in columns]  # kopecks or counts, exact
+        self._writers = [self._writer_for(c) for c in columns]
+        for index, column in enumerate(columns):
+            self.ws.set_column(index, index, column.width)
+        self.ws.set_row(0, 30)
+        for index, column in enumerate(columns):
+            self.ws.write_string(0, index, column.header(lang), book.formats["header"])
+        self.ws.freeze_panes(1, 0)
+        self.row = 1
+
+    def _writer_for(self, column: Column) -> Callable[[int, int, Any, Any], None]:
+        ws, formats = self.ws, self.book.formats
+        if column.type == DATE:
+            fmt = formats[DATE]
+            return lambda r, c, v, _f: ws.write_number(r, c, excel_serial(v), fmt)
+        if column.type == MONEY:
+            fmt = formats[MONEY]
+            return lambda r, c, v, f: ws.write_number(r, c, v / 100, f or fmt)
+        if column.type == PERCENT:
+            fmt = formats[PERCENT]
+            return lambda r, c, v, f: ws.write_number(r, c, float(Decimal(v) / 100), f or fmt)
+        if column.type == INT:
+            fmt = formats[INT]
+            return lambda r, c, v, f: ws.write_number(r, c, v, f or fmt)
+        if column.type == URL:
+            return self._write_link
+        return self._write_text
+
+    def _write_text(self, r: int, c: int, value: Any, fmt: Any) -> None:
+        text = str(value)
+        if looks_like_formula(text):
+            fmt = self.book.formats["quoted"]
+        self.ws.write_string(r, c, text, fmt)
+
+    def _write_link(self, r: int, c: int, url: str, _fmt: Any) -> None:
+        if _SAFE_URL.match(url):
+            self.ws.write_formula(r, c, f'=HYPERLINK("{url}")', self.book.formats[URL], url)
+        else:
+            self._write_text(r, c, url, None)
+
+    def write(self, values: Sequence[Any], *, highlight: bool = False, count: bool = True
+              ) -> None:
+        """One row; ``None`` leaves a cell empty. Money in kopecks, percent as Decimal.
+
+        ``count=False`` writes a row below the table that the totals do not include.
+        """
+        fmt = self.book.formats["warn"] if highlight else None
+        r = self.row
+        for c, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            self._writers[c](r, c, value, fmt)
+            if count and self.columns[c].total:
+                self.sums[c] += value
+        self.row += 1
+        self.data_rows += 1 if count else 0
+
+    def title(self, text: str) -> None:
+        """A bold caption below the table, after an empty row (starts a block of rows)."""
+        self.row += 1
+        self.ws.write_string(self.row, 0, text, self.book.formats["total_label"])
+        self.row += 1
+
+    def finish(self, *, totals: bool = True, extra: dict[str, Any] | None = None) -> None:
+        """Autofilter over header and data; then the totals row (SUBTOTAL follows the filter).
+
+        ``extra`` gives totals-row values for columns that are not sums (a total % of plan).
+        """
+        last_col = len(self.columns) - 1
+        self.ws.autofilter(0, 0, max(self.row - 1, 1), last_col)
+        if not totals:
+            return
+        formats = self.book.formats
+        r = self.row
+        label = {"ru": "Итого", "en": "Total"}[self.lang if self.lang == "en" else "ru"]
+        for c, column in enumerate(self.columns):
+            if c == 0:
+                self.ws.write_string(r, c, label, formats["total_label"])
+                continue
+            if extra and extra.get(column.key) is not None:
+                kind = {MONEY: "total_money", INT: "total_int", PERCENT: "total_pct"}
+                self._writers[c](r, c, extra[column.key], formats[kind.get(column.type,
+                                                                           "total_label")])
+                continue
+            if not column.total:
+                self.ws.write_blank(r, c, None, formats["total_blank"])
+                continue
+            letter = xl_col_to_name(c)
+            rng = f"{letter}2:{letter}{max(r, 2)}"
+            if column.type == MONEY:
+                self.ws.write_formula(r, c, f"=SUBTOTAL(109,{rng})", formats["total_money"],
+                                      self.sums[c] / 100)
+            else:
+                self.ws.write_formula(r, c, f"=SUBTOTAL(109,{rng})", formats["total_int"],
+                                      self.sums[c])
+        self.row += 1
+
+    def note(self, text: str) -> None:
+        """A line of plain text below the table (period, filters, when it was made)."""
+        self.row += 1
+        self.ws.write_string(self.row, 0, text)
+        self.row += 1
