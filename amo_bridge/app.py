@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from amo_bridge.clock import Clock, system_clock
 from amo_bridge.logs import configure_logging, request_id_var
 from amo_bridge.settings import Settings, load_settings
-from amo_bridge.web import health
+from amo_bridge.web import health, reports_api
 from amo_bridge.web.problems import register_error_handlers
 from jobs.runtime import Runtime, build_runtime, set_runtime
 from webhooks import amocrm as amocrm_webhooks
@@ -54,6 +54,7 @@ def create_app(
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(amocrm_webhooks.bp)
+    app.register_blueprint(reports_api.bp)  # reports, money settings, exports
 
     if start_background and runtime.queue.mode == "thread":
         _start_embedded_background(runtime)

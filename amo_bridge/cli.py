@@ -197,7 +197,14 @@ def _register_commands() -> None:
     main.add_command(cli_amocrm.simulator)
 
 
+def _register_money_commands() -> None:
+    from amo_bridge import cli_money
+
+    main.add_command(cli_money.export)
+
+
 _register_commands()
+_register_money_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

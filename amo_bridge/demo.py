@@ -7,10 +7,12 @@ happened in plain words. Each capability adds its steps to :data:`STEPS`.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,8 +51,10 @@ class DemoContext:
     echo: Echo
     bridge: RunningServer | None = None
     app: Any = None
+    stack: Any = None  # amo_bridge.devstack.Stack once started
     facts: dict[str, Any] = field(default_factory=dict)
     http: requests.Session = field(default_factory=requests.Session)
+    resources: ExitStack = field(default_factory=ExitStack)
 
     def say(self, text: str) -> None:
         self.echo(f"  {text}")
@@ -62,25 +66,36 @@ def step_prepare_database(ctx: DemoContext) -> None:
     ctx.say(f"and migrated it to schema revision {migrate.head_revision()}.")
 
 
-def step_start_bridge(ctx: DemoContext) -> None:
-    from amo_bridge.app import create_app
+def step_start_stack(ctx: DemoContext) -> None:
+    from amo_bridge.devstack import local_stack
 
-    ctx.app = create_app(ctx.settings)
-    ctx.bridge = serve_in_thread(ctx.app, port=ctx.facts.get("port", 0))
-    health = ctx.http.get(f"{ctx.bridge.url}/healthz", timeout=5)
-    ready = ctx.http.get(f"{ctx.bridge.url}/readyz", timeout=5)
+    stack = ctx.resources.enter_context(local_stack(ctx.settings, manual_webhooks=False))
+    ctx.stack, ctx.app, ctx.bridge = stack, stack.app, stack.bridge
+    health = ctx.http.get(f"{stack.bridge.url}/healthz", timeout=5)
+    ready = ctx.http.get(f"{stack.bridge.url}/readyz", timeout=5)
     health.raise_for_status()
     ready.raise_for_status()
-    jobs = ready.json()["jobs"]
-    ctx.say(f"Started the bridge at {ctx.bridge.url}: /healthz and /readyz answer 200,")
-    ctx.say(f"the database is ready, and jobs run in-process ({jobs} mode: no Redis needed).")
+    ctx.say(f"Started the built-in amoCRM simulator at {stack.sim_url} (account «demo-broker»).")
+    ctx.say(f"Started the bridge at {stack.bridge.url}: /healthz and /readyz answer 200,")
+    ctx.say(f"jobs run in-process ({ready.json()['jobs']} mode: no Redis needed).")
+    ctx.say("Connected the account with a long-lived token, mirrored its 4 users and")
+    ctx.say("subscribed the bridge's webhook URL in amoCRM.")
 
 
 #: The scenario, in order. Later capabilities append their steps.
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("Prepare the embedded database", step_prepare_database),
-    ("Start the bridge", step_start_bridge),
+    ("Start amoCRM (simulated) and the bridge", step_start_stack),
 ]
+
+
+def _register_steps() -> None:
+    from amo_bridge.demo_mirror import step_mirror
+
+    STEPS.append(("Deals in amoCRM become the bridge's ledger", step_mirror))
+
+
+_register_steps()
 
 
 def run_demo(
@@ -96,6 +111,7 @@ def run_demo(
     settings = load_settings(
         {"INSTANCE_PATH": str(instance_path), "JOB_MODE": "thread", "LOG_LEVEL": "WARNING"}
     )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in the story
     ctx = DemoContext(settings=settings, echo=echo)
     ctx.facts["port"] = port
     echo("amo-bridge demo — the embedded default (SQLite + in-process jobs)")
@@ -107,7 +123,8 @@ def run_demo(
         echo(f"\nDemo finished in {time.monotonic() - started:.1f} s. Everything above is real:")
         echo(f"the data is in {instance_path}.")
         if keep_serving and ctx.bridge is not None:
-            echo(f"\nThe bridge keeps running at {ctx.bridge.url} — press Ctrl+C to stop.")
+            echo(f"\nThe bridge keeps running at {ctx.bridge.url}, the simulator at "
+                 f"{ctx.stack.sim_url} — press Ctrl+C to stop.")
             try:
                 while True:
                     time.sleep(3600)
@@ -115,5 +132,4 @@ def run_demo(
                 echo("Stopped.")
         return 0
     finally:
-        if ctx.bridge is not None:
-            ctx.bridge.stop()
+        ctx.resources.close()

@@ -147,3 +147,38 @@ MESSAGES.update({
         "ru": "Текст займёт {count} SMS — больше {limit}: каждое сообщение обойдётся дороже.",
         "en": "The text takes {count} SMS — more than {limit}: each message costs more."},
 })
+
+# --- money, reports and exports (issue 8) ---------------------------------------------------
+MESSAGES.update({
+    "export.forbidden": {
+        "ru": "Выгрузка запрещена: менеджеры не могут выгружать клиентскую базу. "
+              "Выгрузку делает администратор или финансист. Попытка записана в журнал.",
+        "en": "Export refused: managers may not export the client base. "
+              "An admin or a finance person can make the export. The attempt was logged.",
+    },
+    "export.not_found": {"ru": "Выгрузка не найдена.", "en": "Export not found."},
+    "export.not_ready": {"ru": "Выгрузка ещё не готова (статус: {status}).",
+                         "en": "The export is not ready yet (status: {status})."},
+    "export.link_expired": {"ru": "Ссылка на файл устарела — запросите новую.",
+                            "en": "The download link has expired — ask for a new one."},
+    "export.link_invalid": {"ru": "Ссылка на файл недействительна.",
+                            "en": "The download link is not valid."},
+    "export.gone": {"ru": "Файл выгрузки уже удалён — сделайте выгрузку заново.",
+                    "en": "The export file was deleted — make the export again."},
+    "reports.own_only": {"ru": "Менеджер видит только свои показатели.",
+                         "en": "A manager sees only their own figures."},
+    "reports.bad_period": {"ru": "Неверный период: {reason}.", "en": "Invalid period: {reason}."},
+    "reports.not_found": {"ru": "Не найдено: {what}.", "en": "Not found: {what}."},
+    "money.invalid": {"ru": "Операция невозможна: {reason}.",
+                      "en": "The operation is not possible: {reason}."},
+})
+MESSAGES.update({
+    "sms.reason.reminder_done": {
+        "ru": "Полис уже продлён (или продление закрыто) — напоминание не нужно.",
+        "en": "The policy is already renewed (or the renewal is closed): no reminder needed."},
+    "sms.reason.reminder_in_progress": {
+        "ru": "Продление уже в работе — последнее напоминание не нужно.",
+        "en": "The renewal is in progress: the last reminder is not needed."},
+    "sms.verify.invalid_phone": {"ru": "Номер для подтверждения не подходит: {detail}",
+                                 "en": "The number cannot be confirmed: {detail}"},
+})

@@ -65,6 +65,7 @@ def format_phone(e164: str) -> str:
 
 # Sequences of 10+ digits with optional separators, as phones appear in logs and payloads.
 _PHONE_LIKE = re.compile(r"(?<!\w)(\+?\d[\d\s().\-]{8,}\d)(?!\w)")
+_DATE_LIKE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{2}\.\d{2}\.\d{4})")
 
 
 def mask_phones(text: str) -> str:
@@ -72,6 +73,8 @@ def mask_phones(text: str) -> str:
 
     def hide(match: re.Match[str]) -> str:
         token = match.group(1)
+        if _DATE_LIKE.match(token):
+            return token  # 2026-11-21 23:58…, 21.11.2026 12… are dates, not phones
         digits = re.sub(r"\D", "", token)
         if len(digits) < 10 or len(digits) > 15:
             return token

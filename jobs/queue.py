@@ -109,7 +109,7 @@ class ThreadJobQueue:
     _pending: stdlib_queue.Queue = field(default_factory=stdlib_queue.Queue)
     _thread: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
-    _busy: int = 0
+    _busy: int = 0  # jobs running now, plus retries waiting on their timer
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def enqueue(self, call: JobCall) -> None:
@@ -164,9 +164,16 @@ class ThreadJobQueue:
         delay = self.retry_intervals[attempt]
         log.warning("job %s%r failed; retry %d in %ss", call.func, call.args, attempt + 1, delay,
                     exc_info=True)
-        timer = threading.Timer(delay, self._pending.put, args=((call, attempt + 1),))
+        with self._lock:
+            self._busy += 1  # a scheduled retry is still work: wait_idle must wait for it
+        timer = threading.Timer(delay, self._requeue, args=(call, attempt + 1))
         timer.daemon = True
         timer.start()
+
+    def _requeue(self, call: JobCall, attempt: int) -> None:
+        with self._lock:
+            self._pending.put((call, attempt))
+            self._busy -= 1
 
 
 def make_queue(mode: str, *, redis: Any = None) -> JobQueue:

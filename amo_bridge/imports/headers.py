@@ -104,7 +104,10 @@ def _resolve(upper: str, lower: str, mapping: Mapping[str, str]) -> tuple[str, s
         found = fields.match_header(shown)
         if found is not None:
             return shown, found or None, ALIAS if found else IGNORED
-    return (candidates[-1] if candidates else ""), None, UNKNOWN
+    if not lower:
+        # An empty header under a title or a group label: nothing to report.
+        return "", None, UNKNOWN
+    return candidates[-1], None, UNKNOWN
 
 
 def _columns(grid: list[list[str]], row: int, mapping: Mapping[str, str]
@@ -160,10 +163,10 @@ def detect_layout(
 
 def _check_required(layout: Layout) -> None:
     present = layout.by_field()
-    missing = [fields.label(name) for name in fields.REQUIRED if name not in present]
+    missing = [name for name in fields.REQUIRED if name not in present]
     if not any(name in present for name in fields.CLIENT_FIELDS):
-        missing.append(f"{fields.label('client_name')} / {fields.label('phone')}")
+        missing.append("client_name|phone")
     if missing:
         found = ", ".join(f"«{c.header}»" for c in layout.columns if c.header) or "—"
-        raise ImportFileError("import.file.missing_columns", missing=", ".join(missing),
+        raise ImportFileError("import.file.missing_columns", missing_fields=",".join(missing),
                               found=found)

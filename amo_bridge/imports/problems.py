@@ -27,7 +27,7 @@ class Issue:
     severity: str = ERROR
 
     def message(self, lang: str = DEFAULT_LANG) -> str:
-        return t(self.key, lang, **self.params)
+        return t(self.key, lang, **localise(self.params, lang))
 
     def where(self, lang: str = DEFAULT_LANG) -> str:
         """``строка 5, столбец D «Дата окончания»`` — empty for file-level problems."""
@@ -55,6 +55,20 @@ class Issue:
                    header=data.get("header"), severity=str(data.get("severity", ERROR)))  # type: ignore[arg-type]
 
 
+def localise(params: Mapping[str, str | int], lang: str) -> dict[str, str | int]:
+    """Parameters named ``*_fields`` hold field names (``"product,client_name|phone"``) and are
+    shown as labels in the reader's language: «Вид страхования», «ФИО» / «Телефон»."""
+    from amo_bridge.imports.fields import label
+
+    shown: dict[str, str | int] = {}
+    for name, value in params.items():
+        if name.endswith("_fields") and isinstance(value, str):
+            value = ", ".join(" / ".join(f"«{label(one, lang)}»" for one in group.split("|"))
+                              for group in value.split(",") if group)
+        shown[name] = value
+    return shown
+
+
 class BadValue(ValueError):
     """A cell that cannot be read as what its column holds; carries the message key."""
 
@@ -73,4 +87,4 @@ class ImportFileError(Exception):
         self.params = params
 
     def message(self, lang: str = DEFAULT_LANG) -> str:
-        return t(self.key, lang, **self.params)
+        return t(self.key, lang, **localise(self.params, lang))

@@ -24,6 +24,7 @@ from amo_bridge.ledger.upsert import LOST, WON, from_unix
 from amo_bridge.models import Account, Deal, OutboundWrite, StageChange
 
 STATUS_EVENT = "lead_status_changed"
+RESPONSIBLE_EVENT = "entity_responsible_changed"
 #: How close our recorded write and amoCRM's event must be to call the move our own echo.
 ECHO_WINDOW = timedelta(minutes=2)
 
@@ -53,6 +54,8 @@ def record_stage_events(
     session: Session, account: Account, events: Iterable[Event], deals: Mapping[int, Deal]
 ) -> list[Change]:
     """Insert the stage moves of known deals; returns changes for the newly inserted ones."""
+    events = list(events)
+    handovers = _responsible_timeline(events)
     rows: list[dict[str, Any]] = []
     for event in events:
         if event.type != STATUS_EVENT or event.entity_id not in deals or not event.created_at:
@@ -66,7 +69,9 @@ def record_stage_events(
             "to_pipeline_id": to_pipeline, "to_status_id": to_status,
             "changed_at": from_unix(event.created_at),
             "changed_by_amocrm_id": event.created_by,
-            "responsible_amocrm_id": deal.responsible_amocrm_id,
+            "responsible_amocrm_id": _responsible_at(
+                handovers.get(event.entity_id, []), event.created_at,
+                default=deal.responsible_amocrm_id),
         })
     if not rows:
         return []
@@ -103,6 +108,41 @@ def record_stage_events(
                                     lost_at=row["changed_at"], loss_reason=deal.loss_reason,
                                     by_bridge=ours))
     return changes
+
+
+Handover = tuple[int, int | None, int | None]  # (when, responsible before, responsible after)
+
+
+def _responsible_timeline(events: list[Event]) -> dict[int, list[Handover]]:
+    """``{lead id: [(when, responsible before, responsible after)]}`` from the events list."""
+    timeline: dict[int, list[Handover]] = {}
+    for event in events:
+        if event.type != RESPONSIBLE_EVENT or event.entity_id is None or not event.created_at:
+            continue
+        timeline.setdefault(event.entity_id, []).append(
+            (event.created_at, _user(event.value_before), _user(event.value_after)))
+    for entries in timeline.values():
+        entries.sort(key=lambda entry: entry[0])
+    return timeline
+
+
+def _user(values: tuple[Mapping[str, Any], ...]) -> int | None:
+    for value in values:
+        user = value.get("responsible_user") if isinstance(value, Mapping) else None
+        if isinstance(user, Mapping):
+            return _int(user.get("id"))
+    return None
+
+
+def _responsible_at(entries: list[Handover], moment: int, *,
+                    default: int | None) -> int | None:
+    """Who was responsible at ``moment``: a hand-over at the same second counts as done (the
+    manager who hands a deal to the issuer moves it to «Оформление» in the same save)."""
+    before = [after for when, _, after in entries if when <= moment]
+    if before:
+        return before[-1]
+    later = [previous for when, previous, _ in entries if when > moment]
+    return later[0] if later else default
 
 
 def _bridge_status_writes(

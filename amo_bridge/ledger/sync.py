@@ -24,7 +24,12 @@ from amo_bridge.amocrm.webhook_types import WebhookEvent
 from amo_bridge.clock import Clock
 from amo_bridge.ledger.changes import Change
 from amo_bridge.ledger.policies import PolicySkipped, policy_from_deal
-from amo_bridge.ledger.stages import STATUS_EVENT, assign_participants, record_stage_events
+from amo_bridge.ledger.stages import (
+    RESPONSIBLE_EVENT,
+    STATUS_EVENT,
+    assign_participants,
+    record_stage_events,
+)
 from amo_bridge.ledger.upsert import (
     WON,
     from_unix,
@@ -114,7 +119,7 @@ def fetch(client: AmoClient, wanted: Wanted, *, status_names: dict[int, str] | N
     got.contacts = list(client.contacts(ids=contact_ids)) if contact_ids else []
     stamps = wanted.stamps + [s for lead in got.leads if (s := from_unix(lead.updated_at))]
     if got.leads and stamps:
-        got.events = list(client.events(types=[STATUS_EVENT], entity="lead",
+        got.events = list(client.events(types=[STATUS_EVENT, RESPONSIBLE_EVENT], entity="lead",
                                         created_from=min(stamps) - EVENT_MARGIN,
                                         created_to=max(stamps) + EVENT_MARGIN))
     if got.status_names is None and any(lead.status_id == WON for lead in got.leads):

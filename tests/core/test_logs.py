@@ -36,3 +36,8 @@ def test_json_records_carry_request_id_and_redacted_extras():
     assert entry["client_secret"] == "[redacted]"
     assert entry["phone"] == "+7999***4567"
     assert entry["request_id"] == "req-1"
+
+
+def test_dates_are_not_mistaken_for_phones():
+    text = "2026-11-21 23:58:53,634 ERROR at 21.11.2026 12:00 for +7 999 123-45-67"
+    assert mask_phones(text) == "2026-11-21 23:58:53,634 ERROR at 21.11.2026 12:00 for +7999***4567"
