@@ -182,3 +182,176 @@ MESSAGES.update({
     "sms.verify.invalid_phone": {"ru": "Номер для подтверждения не подходит: {detail}",
                                  "en": "The number cannot be confirmed: {detail}"},
 })
+MESSAGES.update({"sms.verify.ok": {"ru": "Телефон подтверждён.", "en": "Phone confirmed."}})
+# --- issue 6: imports of the broker's base (amo_bridge/imports) ------------------------------
+MESSAGES.update({
+    "import.where.row": {"ru": "строка {row}", "en": "row {row}"},
+    "import.where.column": {"ru": "столбец {column} «{header}»", "en": "column {column} “{header}”"},
+    "import.value.formula": {
+        "ru": "«{value}» похоже на формулу Excel, а не на значение — впишите само значение",
+        "en": "“{value}” looks like an Excel formula, not a value — type the value itself"},
+    "import.value.exponent": {
+        "ru": "«{value}»: Excel показал число в виде степени, цифры потеряны — задайте столбцу "
+              "текстовый формат и впишите номер заново",
+        "en": "“{value}”: Excel printed the number in exponent form and lost digits — format the "
+              "column as text and type the number again"},
+    "import.value.date": {
+        "ru": "«{value}» — не дата; ожидается ДД.ММ.ГГГГ, ДД.ММ.ГГ или ГГГГ-ММ-ДД",
+        "en": "“{value}” is not a date; expected DD.MM.YYYY, DD.MM.YY or YYYY-MM-DD"},
+    "import.value.no_such_month": {
+        "ru": "даты «{value}» не существует: месяца {month} не бывает (ожидается ДД.ММ.ГГГГ)",
+        "en": "“{value}” is not a real date: there is no month {month} (expected DD.MM.YYYY)"},
+    "import.value.no_such_date": {
+        "ru": "даты «{value}» не существует: в этом месяце {days} дн.",
+        "en": "“{value}” is not a real date: that month has {days} days"},
+    "import.value.date_year": {
+        "ru": "дата «{value}»: {year} год похож на опечатку",
+        "en": "date “{value}”: the year {year} looks like a typo"},
+    "import.value.number": {"ru": "«{value}» — не число", "en": "“{value}” is not a number"},
+    "import.value.ambiguous_amount": {
+        "ru": "сумма «{value}» неоднозначна (тысячи или копейки?) — напишите 12500 или 12,50",
+        "en": "the amount “{value}” is ambiguous (thousands or decimals?) — write 12500 or 12.50"},
+    "import.value.percent": {
+        "ru": "«{value}» — не процент от 0 до 100", "en": "“{value}” is not a percentage from 0 to 100"},
+    "import.value.year": {
+        "ru": "«{value}» — не год выпуска; значение пропущено",
+        "en": "“{value}” is not a year of manufacture; left out"},
+    "import.value.phone": {
+        "ru": "«{value}» — не номер телефона (нужен полный номер с кодом)",
+        "en": "“{value}” is not a phone number (a full number with its code is needed)"},
+    "import.value.email": {
+        "ru": "«{value}» — не адрес e-mail; значение пропущено",
+        "en": "“{value}” is not an e-mail address; left out"},
+    "import.value.kind": {
+        "ru": "«{value}»: ожидается «наш» или «чужой»", "en": "“{value}”: expected “ours” or “foreign”"},
+    "import.value.amocrm_id": {
+        "ru": "«{value}» — не id amoCRM (только цифры)", "en": "“{value}” is not an amoCRM id (digits only)"},
+    "import.value.product": {
+        "ru": "неизвестный продукт «{value}»; известные: {known} (или добавьте синоним в "
+              "справочник продуктов)",
+        "en": "unknown product “{value}”; known: {known} (or add an alias to the product "
+              "dictionary)"},
+    "import.value.user": {
+        "ru": "«{value}» не найден среди пользователей amoCRM (или таких несколько); полис "
+              "импортирован без сотрудника",
+        "en": "“{value}” is not one amoCRM user (none or several match); the policy is imported "
+              "without that person"},
+    "import.value.deal_unknown": {
+        "ru": "сделки {value} нет в amo-bridge; полис импортирован без связи со сделкой",
+        "en": "deal {value} is not known to amo-bridge; the policy is imported without the link"},
+    "import.row.required": {"ru": "не заполнено: {column_fields}",
+                            "en": "empty: {column_fields}"},
+    "import.row.no_client": {
+        "ru": "нет клиента: заполните ФИО или телефон", "en": "no client: fill in a name or a phone"},
+    "import.row.ends_before_start": {
+        "ru": "полис заканчивается ({ends}) раньше, чем начинается ({starts})",
+        "en": "the policy ends ({ends}) before it starts ({starts})"},
+    "import.row.no_premium": {
+        "ru": "для нашего полиса нужна премия", "en": "our policy needs a premium"},
+    "import.row.negative": {"ru": "сумма не может быть отрицательной",
+                            "en": "the amount cannot be negative"},
+    "import.row.cancelled_before_sale": {
+        "ru": "дата расторжения раньше даты продажи", "en": "cancelled before it was sold"},
+    "import.row.refund_above_premium": {
+        "ru": "возврат больше премии", "en": "the refund is larger than the premium"},
+    "import.row.duplicate": {
+        "ru": "тот же полис (страховая компания и номер), что в строке {row}; исправьте номер или "
+              "удалите повтор",
+        "en": "the same policy (insurer and number) as row {row}; fix the number or delete the "
+              "repeat"},
+    "import.row.from_deal": {
+        "ru": "этот полис уже есть в amo-bridge из сделки amoCRM ({source}) — меняйте его в "
+              "amoCRM; строка не применена",
+        "en": "this policy is already in amo-bridge from an amoCRM deal ({source}) — change it in "
+              "amoCRM; the row was not applied"},
+    "import.column.duplicate": {
+        "ru": "столбец дублирует {first} «{first_header}» и пропущен",
+        "en": "the column repeats {first} “{first_header}” and is skipped"},
+    "import.file.unreadable": {"ru": "Файл не читается: {reason}.",
+                               "en": "The file cannot be read: {reason}."},
+    "import.file.empty": {"ru": "Файл пустой.", "en": "The file is empty."},
+    "import.file.xls": {
+        "ru": "Это файл старого формата Excel (.xls). Сохраните его как .xlsx или CSV и загрузите "
+              "снова.",
+        "en": "This is an old Excel file (.xls). Save it as .xlsx or CSV and upload it again."},
+    "import.file.sheet_in_csv": {"ru": "В CSV нет листов (указан лист «{sheet}»).",
+                                 "en": "A CSV file has no sheets (sheet “{sheet}” was given)."},
+    "import.file.no_sheet": {"ru": "Листа «{sheet}» нет в файле; есть: {sheets}.",
+                             "en": "There is no sheet “{sheet}”; the sheets are: {sheets}."},
+    "import.file.not_a_sheet": {"ru": "«{sheet}» — не таблица (диаграмма?).",
+                                "en": "“{sheet}” is not a table (a chart?)."},
+    "import.file.encoding": {
+        "ru": "Не удалось определить кодировку: сохраните CSV в UTF-8 или Windows-1251.",
+        "en": "The encoding is not recognised: save the CSV as UTF-8 or Windows-1251."},
+    "import.file.no_header": {
+        "ru": "В первых 30 строках не найдена строка заголовка (ожидаются столбцы вроде «ФИО», "
+              "«Телефон», «Вид страхования», «Дата окончания»). Переименуйте столбцы или "
+              "укажите их через --map 'Заголовок=поле'.",
+        "en": "No header row in the first 30 rows (columns such as “Full name”, “Phone”, "
+              "“Product”, “End date” are expected). Rename the columns or name them with "
+              "--map 'Header=field'."},
+    "import.file.missing_columns": {
+        "ru": "Не найдены обязательные столбцы: {missing_fields}. Найдены: {found}. Переименуйте "
+              "столбец или укажите его через --map 'Заголовок=поле'.",
+        "en": "Required columns are missing: {missing_fields}. Found: {found}. Rename the column "
+              "or name it with --map 'Header=field'."},
+    "import.file.no_premium": {
+        "ru": "Для наших полисов нужен столбец «Премия». Если в файле чужие полисы, "
+              "импортируйте с видом «чужие» (--kind foreign).",
+        "en": "Our policies need a “Premium” column. If the file lists foreign policies, import "
+              "it as foreign (--kind foreign)."},
+    "import.file.no_account": {"ru": "Аккаунт не найден.", "en": "The account is not found."},
+    "import.map.syntax": {"ru": "--map «{spec}»: нужно 'Заголовок=поле'.",
+                          "en": "--map “{spec}”: expected 'Header=field'."},
+    "import.map.unknown_field": {"ru": "--map: неизвестное поле «{field}»; поля: {fields}.",
+                                 "en": "--map: unknown field “{field}”; the fields are: {fields}."},
+    "import.map.no_header": {
+        "ru": "--map: в заголовке файла нет столбца «{header}»; есть: {headers}.",
+        "en": "--map: the file's header has no column “{header}”; it has: {headers}."},
+    "import.report.title": {"ru": "Импорт полисов: {filename}", "en": "Policy import: {filename}"},
+    "import.report.title_dry": {"ru": "Пробный импорт полисов (ничего не записано): {filename}",
+                                "en": "Policy import, dry run (nothing written): {filename}"},
+    "import.report.format_xlsx": {"ru": "XLSX, лист «{sheet}»", "en": "XLSX, sheet “{sheet}”"},
+    "import.report.format_csv": {"ru": "CSV, кодировка {encoding}, разделитель {delimiter}",
+                                 "en": "CSV, encoding {encoding}, delimiter {delimiter}"},
+    "import.report.format": {"ru": "Формат: {format}; строка заголовка: {row}",
+                             "en": "Format: {format}; header row: {row}"},
+    "import.report.kind": {"ru": "Полисы по умолчанию: {kind}", "en": "Policies by default: {kind}"},
+    "import.kind.ours": {"ru": "наши", "en": "ours"},
+    "import.kind.foreign": {"ru": "чужие", "en": "foreign"},
+    "import.report.columns": {"ru": "Столбцы:", "en": "Columns:"},
+    "import.report.column": {"ru": "{column} «{header}» → {field}",
+                             "en": "{column} “{header}” → {field}"},
+    "import.report.column_map": {"ru": "{column} «{header}» → {field} (--map)",
+                                 "en": "{column} “{header}” → {field} (--map)"},
+    "import.report.column_ignored": {"ru": "{column} «{header}» — пропущен",
+                                     "en": "{column} “{header}” — ignored"},
+    "import.report.column_duplicate": {"ru": "{column} «{header}» — повтор, пропущен",
+                                       "en": "{column} “{header}” — repeated, ignored"},
+    "import.report.column_unknown": {
+        "ru": "{column} «{header}» — не распознан, пропущен (--map '{header}=поле')",
+        "en": "{column} “{header}” — not recognised, ignored (--map '{header}=field')"},
+    "import.report.summary": {
+        "ru": "Итог: прочитано {read}, импортировано {imported}, обновлено {updated}, "
+              "без изменений {unchanged}, отклонено {rejected}",
+        "en": "Summary: read {read}, imported {imported}, updated {updated}, unchanged "
+              "{unchanged}, rejected {rejected}"},
+    "import.report.summary_dry": {
+        "ru": "Итог (проба): прочитано {read}, будет импортировано {imported}, обновлено "
+              "{updated}, без изменений {unchanged}, отклонено {rejected}",
+        "en": "Summary (dry run): read {read}, would import {imported}, update {updated}, "
+              "unchanged {unchanged}, rejected {rejected}"},
+    "import.report.empty": {"ru": "Пустых строк пропущено: {count}",
+                            "en": "Empty rows skipped: {count}"},
+    "import.report.contacts": {
+        "ru": "Клиенты: найдено в базе {matched}, новых {created} (будут созданы в amoCRM в фоне)",
+        "en": "Clients: found {matched}, new {created} (to be created in amoCRM in the "
+              "background)"},
+    "import.report.contacts_dry": {
+        "ru": "Клиенты (проба): найдено в базе {matched}, будет новых {created}",
+        "en": "Clients (dry run): found {matched}, would create {created}"},
+    "import.report.rejected": {"ru": "Отклонено:", "en": "Rejected:"},
+    "import.report.warnings": {"ru": "Предупреждения:", "en": "Warnings:"},
+    "import.csv.reason": {"ru": "Ошибка", "en": "Error"},
+    "import.csv.row": {"ru": "Строка", "en": "Row"},
+})

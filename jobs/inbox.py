@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 #: Modules whose import registers reactions (``@reacts_to``). Each capability appends its own.
-REACTION_MODULES: list[str] = []
+REACTION_MODULES: list[str] = ["jobs.sms"]
 
 register(Sweepable("inbox", InboxEvent, (InboxStatus.PENDING, InboxStatus.PROCESSING),
                    "jobs.inbox.process_inbox"))

@@ -26,4 +26,8 @@ PERIODIC: list[Periodic] = [
     Periodic("jobs.inbox.reconcile_all", interval_seconds=300),
     Periodic("jobs.accounts.sync_all_users", interval_seconds=3600),
     Periodic("jobs.accounts.refresh_tokens", cron="17 3 * * *"),
+    Periodic("jobs.sms.dispatch_due", interval_seconds=60),
+    Periodic("jobs.sms.poll_statuses", interval_seconds=300),
+    Periodic("jobs.sms.flush_notes", interval_seconds=30),
+    Periodic("jobs.sms.reminder_scan", cron="7 * * * *"),
 ]

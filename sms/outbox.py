@@ -26,8 +26,13 @@ from amo_bridge.phones import InvalidPhone, parse_phone
 from amo_bridge.templates import VARIABLES, MissingValues, render
 from sms.channel import suppression
 from sms.config import SmsConfig, load_config
-from sms.context import client_values, company_values, manager_values, policy_values
-from sms.context import resolve_manager
+from sms.context import (
+    client_values,
+    company_values,
+    manager_values,
+    policy_values,
+    resolve_manager,
+)
 from sms.notes import add_note
 from sms.quiet import next_allowed
 from sms.segments import count_segments

@@ -33,8 +33,8 @@ from amo_bridge.models import Account, Contact, SmsMessage, SmsStatus
 from sms import channel, reminders
 from sms.config import SmsConfig, load_config
 from sms.gateway import (
-    AccountError,
     Accepted,
+    AccountError,
     GatewayError,
     MessageError,
     NumberError,
@@ -92,7 +92,7 @@ def _claim(session: Session, message_id: int, gateways: GatewaySet, now: datetim
             return result("in_flight")
         move(message, SmsStatus.UNKNOWN, now=now, reason=t("sms.reason.unknown", config.lang),
              code="unknown")
-        return result("unknown")
+        return result("stale")  # its worker died mid-send: ask the provider at once
     if message.status != SmsStatus.QUEUED:
         return result("done")
     if message.not_before is not None and message.not_before > now:

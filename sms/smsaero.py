@@ -21,8 +21,8 @@ import requests
 
 from sms import http
 from sms.gateway import (
-    AccountError,
     Accepted,
+    AccountError,
     CallbackAnswer,
     CallbackRejected,
     CallbackRequest,

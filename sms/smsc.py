@@ -22,8 +22,8 @@ import requests
 
 from sms import http
 from sms.gateway import (
-    AccountError,
     Accepted,
+    AccountError,
     CallbackAnswer,
     CallbackRejected,
     CallbackRequest,

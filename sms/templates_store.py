@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amo_bridge.products import load_defaults
-from amo_bridge.templates import TemplateProblem, validate
 from amo_bridge.models import SmsTemplate
 from amo_bridge.models.sms import TemplateKind
+from amo_bridge.products import load_defaults
+from amo_bridge.templates import TemplateProblem, validate
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 

@@ -44,10 +44,11 @@ __all__ = [
 ]
 __all__ += ["ExportKind", "ExportRecord", "ExportStatus", "LineKind", "MoneyLine"]
 from amo_bridge.models.sms import (  # noqa: E402 - issue 7 (SMS)
-    SmsChannel, SmsNote, SmsSuppression, SmsTemplate, SmsVerification,
+    SmsCallback, SmsChannel, SmsNote, SmsSuppression, SmsTemplate, SmsVerification,
 )
 
-__all__ += ["SmsChannel", "SmsNote", "SmsSuppression", "SmsTemplate", "SmsVerification"]
+__all__ += ["SmsCallback", "SmsChannel", "SmsNote", "SmsSuppression", "SmsTemplate",
+            "SmsVerification"]
 from amo_bridge.models.imports import (  # noqa: E402 - issue 6 (imports)
     ContactPushStatus, ImportContact, ImportRun, ImportStatus,
 )

@@ -170,11 +170,11 @@ def test_sweeper_re_enqueues_stale_work_once(migrated_url, monkeypatch):
     runtime = _runtime(migrated_url, "inline")
     clock = FrozenClock(datetime.now(UTC))
     runtime.clock = clock
-    monkeypatch.setitem(
-        sweeper.SWEEPABLES, "test_inbox",
-        sweeper.Sweepable("test_inbox", InboxEvent, ("pending", "processing"),
-                          "tests.core.test_jobs.mark_done"),
-    )
+    monkeypatch.setattr(sweeper, "WORK_MODULES", [])
+    monkeypatch.setattr(sweeper, "SWEEPABLES", {
+        "test_inbox": sweeper.Sweepable("test_inbox", InboxEvent, ("pending", "processing"),
+                                        "tests.core.test_jobs.mark_done"),
+    })
     ids = _stuck_rows(runtime, clock.now())
 
     assert sweeper.sweep() == {}  # fresh rows are left alone

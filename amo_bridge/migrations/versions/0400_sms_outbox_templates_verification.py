@@ -114,6 +114,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sms_verification_account_id'), ['account_id'], unique=False)
         batch_op.create_index('ix_sms_verification_phone', ['account_id', 'phone', 'created_at'], unique=False)
 
+    op.create_table('sms_callback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('gateway', sa.String(length=32), nullable=False),
+    sa.Column('received_at', amo_bridge.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('method', sa.String(length=8), nullable=False),
+    sa.Column('query', sa.Text(), nullable=False),
+    sa.Column('content_type', sa.String(length=255), nullable=False),
+    sa.Column('body', sa.LargeBinary(), nullable=False),
+    sa.Column('body_sha256', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('processed_at', amo_bridge.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', amo_bridge.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_sms_callback_account_id_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_callback'))
+    )
+    with op.batch_alter_table('sms_callback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_callback_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_callback_body_sha256'), ['body_sha256'], unique=False)
+        batch_op.create_index('ix_sms_callback_status', ['status', 'received_at'], unique=False)
+
     with op.batch_alter_table('sms_message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=16), nullable=False,
                                       server_default='service'))
@@ -140,6 +162,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sms_verification_account_id'))
 
     op.drop_table('sms_verification')
+    with op.batch_alter_table('sms_callback', schema=None) as batch_op:
+        batch_op.drop_index('ix_sms_callback_status')
+        batch_op.drop_index(batch_op.f('ix_sms_callback_body_sha256'))
+        batch_op.drop_index(batch_op.f('ix_sms_callback_account_id'))
+
+    op.drop_table('sms_callback')
     with op.batch_alter_table('sms_note', schema=None) as batch_op:
         batch_op.drop_index('ix_sms_note_status')
         batch_op.drop_index(batch_op.f('ix_sms_note_account_id'))

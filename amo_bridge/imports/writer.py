@@ -1,0 +1,180 @@
+"""Writing a batch of rows into the ledger: one SELECT, one bulk INSERT, one bulk UPDATE.
+
+Each row is looked up by ``Policy.external_key``; a row equal to what is stored is
+*unchanged*, one that differs in a value it gives is *updated* (only those values are written —
+an empty cell never erases), a new key is *imported*. A policy the ledger got from a deal or the
+widget (same insurer and number) is never overwritten by a spreadsheet: amoCRM is its source of
+truth, and the row counts as unchanged with a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from amo_bridge.imports.keys import numbered_key
+from amo_bridge.imports.problems import WARNING, Issue
+from amo_bridge.imports.rows import PolicyRow
+from amo_bridge.models import MoneyLine, Policy, PolicySource
+
+IMPORTED, UPDATED, UNCHANGED = "imported", "updated", "unchanged"
+CHUNK = 500
+_COMPARED = ("kind", "product_code", "insurer", "number", "premium", "commission_pct", "income",
+             "seller_share", "issuer_share", "starts_on", "ends_on", "sold_on", "sum_insured",
+             "deductible", "terms", "seller_amocrm_id", "issuer_amocrm_id")
+_DEFAULTS: dict[str, Any] = {name: None for name in _COMPARED}
+_DEFAULTS.update(premium=0, income=0, seller_share=0, issuer_share=0)
+
+
+@dataclass(frozen=True, slots=True)
+class ToPrice:
+    """A policy whose money the money engine must (re)compute after this batch."""
+
+    policy_id: int
+    keep: frozenset[str]
+    cancellation: tuple[date, int] | None
+    price: bool
+
+
+class PolicyWriter:
+    def __init__(self, session: Session, account_id: int, *, dry_run: bool = False,
+                 entered_by: int | None = None) -> None:
+        self.session = session
+        self.account_id = account_id
+        self.dry_run = dry_run
+        self.entered_by = entered_by
+        self._elsewhere: dict[str, tuple[int, str]] | None = None
+
+    def _lookup(self, keys: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        columns = [getattr(Policy, name) for name in _COMPARED]
+        for start in range(0, len(keys), CHUNK):
+            rows = self.session.execute(
+                select(Policy.id, Policy.external_key, Policy.source, Policy.insured_object,
+                       Policy.contact_id, Policy.deal_id, Policy.cancelled_on, Policy.refund,
+                       *columns)
+                .where(Policy.account_id == self.account_id,
+                       Policy.external_key.in_(keys[start:start + CHUNK]))).all()
+            found.update((row.external_key, row) for row in rows)
+        return found
+
+    def _from_elsewhere(self) -> dict[str, tuple[int, str]]:
+        """Numbered policies that came from deals or the widget, by their import key."""
+        if self._elsewhere is None:
+            rows = self.session.execute(
+                select(Policy.id, Policy.insurer, Policy.number, Policy.source).where(
+                    Policy.account_id == self.account_id, Policy.number.is_not(None),
+                    Policy.source != PolicySource.IMPORT))
+            self._elsewhere = {numbered_key(insurer, number): (pid, source)
+                               for pid, insurer, number, source in rows}
+        return self._elsewhere
+
+    def write(self, rows: Sequence[PolicyRow], contacts: Sequence[int | None],
+              deals: Sequence[int | None]) -> tuple[list[str], list[ToPrice], list[Issue]]:
+        """Outcome per row, the policies to price, and warnings about protected policies."""
+        existing = self._lookup([r.key for r in rows])
+        outcomes: list[str] = []
+        inserts: list[tuple[PolicyRow, dict[str, Any]]] = []
+        updates: list[tuple[PolicyRow, Any, dict[str, Any], bool]] = []
+        unchanged: list[tuple[PolicyRow, Any]] = []
+        warnings: list[Issue] = []
+        for row, contact_id, deal_id in zip(rows, contacts, deals, strict=True):
+            links = {"contact_id": contact_id if contact_id and contact_id > 0 else None}
+            if deal_id:
+                links["deal_id"] = deal_id
+            stored = existing.get(row.key)
+            if stored is None and "number" in row.values:
+                stored_elsewhere = self._from_elsewhere().get(row.key)
+                if stored_elsewhere is not None:
+                    outcomes.append(UNCHANGED)
+                    warnings.append(Issue("import.row.from_deal", {"source": stored_elsewhere[1]},
+                                          row=row.row, severity=WARNING))
+                    continue
+            if stored is not None and stored.source != PolicySource.IMPORT:
+                outcomes.append(UNCHANGED)
+                warnings.append(Issue("import.row.from_deal", {"source": stored.source},
+                                      row=row.row, severity=WARNING))
+                continue
+            if stored is None:
+                outcomes.append(IMPORTED)
+                inserts.append((row, links))
+                continue
+            changes, cancels = _changes(row, stored, links)
+            if changes or cancels:
+                outcomes.append(UPDATED)
+                updates.append((row, stored, changes, cancels))
+            else:
+                outcomes.append(UNCHANGED)
+                unchanged.append((row, stored))
+        if self.dry_run:
+            return outcomes, [], warnings
+        to_price = self._insert(inserts)
+        to_price += self._update(updates)
+        to_price += self._heal(unchanged)
+        return outcomes, to_price, warnings
+
+    def _insert(self, inserts: list[tuple[PolicyRow, dict[str, Any]]]) -> list[ToPrice]:
+        if not inserts:
+            return []
+        payload = []
+        for row, links in inserts:
+            values = {**_DEFAULTS, **row.values}
+            values.setdefault("insured_object", {})
+            payload.append({**values, "deal_id": None, **links,
+                            "account_id": self.account_id, "external_key": row.key,
+                            "source": PolicySource.IMPORT.value,
+                            "entered_by_amocrm_id": self.entered_by})
+        ids = self.session.scalars(
+            insert(Policy).returning(Policy.id, sort_by_parameter_order=True), payload).all()
+        return [ToPrice(pid, row.keep, row.cancellation, row.values["kind"] == "ours")
+                for pid, (row, _) in zip(ids, inserts, strict=True)]
+
+    def _update(self, updates: list[tuple[PolicyRow, Any, dict[str, Any], bool]]
+                ) -> list[ToPrice]:
+        if not updates:
+            return []
+        statements = [{"id": stored.id, **changes} for _, stored, changes, _ in updates
+                      if changes]
+        if statements:
+            self.session.execute(update(Policy), statements)
+        # Priced whatever the kind: a line that stopped being ours gets its booking reversed.
+        return [ToPrice(stored.id, row.keep, row.cancellation if cancels else None, True)
+                for row, stored, _, cancels in updates]
+
+    def _heal(self, unchanged: list[tuple[PolicyRow, Any]]) -> list[ToPrice]:
+        """Unchanged "ours" lines that were never priced (a run died between commit and
+        pricing) are priced now, so re-running an import completes it."""
+        bookable = {stored.id: row for row, stored in unchanged
+                    if stored.kind == "ours" and stored.sold_on is not None}
+        if not bookable:
+            return []
+        ids = list(bookable)
+        booked: set[int] = set()
+        for start in range(0, len(ids), CHUNK):
+            booked.update(self.session.scalars(select(MoneyLine.policy_id).where(
+                MoneyLine.policy_id.in_(ids[start:start + CHUNK])).distinct()))
+        return [ToPrice(pid, bookable[pid].keep, None, True)
+                for pid in ids if pid not in booked]
+
+
+def _changes(row: PolicyRow, stored: Any, links: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The columns to write, and whether the row cancels the policy differently."""
+    changes: dict[str, Any] = {}
+    for name, value in row.values.items():
+        if name == "insured_object":
+            merged = {**(stored.insured_object or {}), **value}
+            if merged != (stored.insured_object or {}):
+                changes[name] = merged
+        elif getattr(stored, name) != value:
+            changes[name] = value
+    for name, value in links.items():
+        if value is not None and getattr(stored, name) != value:
+            changes[name] = value
+    cancels = row.cancellation is not None and \
+        (stored.cancelled_on, stored.refund or 0) != row.cancellation
+    return changes, cancels
