@@ -17,6 +17,7 @@ from amo_bridge.web import health, reports_api
 from amo_bridge.web.problems import register_error_handlers
 from jobs.runtime import Runtime, build_runtime, set_runtime
 from webhooks import amocrm as amocrm_webhooks
+from webhooks import oauth as oauth_doors
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -54,6 +55,7 @@ def create_app(
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(amocrm_webhooks.bp)
+    app.register_blueprint(oauth_doors.bp)
     app.register_blueprint(reports_api.bp)  # reports, money settings, exports
 
     if start_background and runtime.queue.mode == "thread":

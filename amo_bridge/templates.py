@@ -129,7 +129,8 @@ def validate(source: str) -> None:
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
-        raise TemplateProblem("template.syntax", line=exc.lineno, detail=exc.message or "")
+        raise TemplateProblem("template.syntax", line=exc.lineno,
+                              detail=exc.message or "") from None
     for node in tree.find_all(nodes.Node):
         _check_node(node)
     try:  # defence in depth: the sandbox must accept a render of the sample

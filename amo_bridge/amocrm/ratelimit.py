@@ -26,6 +26,9 @@ DEFAULT_MAX_WAIT = 5.0
 #: 429s counted together for escalation, and the longest pause one may cause.
 STRIKE_WINDOW = 60.0
 MAX_COOL_DOWN = 60.0
+#: Each 429 of the last minute widens the spacing by this fraction: at exactly 7/s amoCRM's
+#: window has no slack for network jitter, so after a 429 we leave some (7/s → 6.4/s → …).
+SLOWDOWN_PER_STRIKE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +52,11 @@ class RateLimiter(Protocol):
     def cool_down(self, key: str, seconds: float) -> float:
         """Pause ``key`` after a 429; returns the pause actually applied.
 
-        Repeated 429s escalate: the n-th within :data:`STRIKE_WINDOW` waits
-        ``seconds * 2**(n-1)`` (at most :data:`MAX_COOL_DOWN`), because amoCRM blocks accounts
-        that exceed the limit *repeatedly*. A pause never shortens a longer one.
+        Repeated 429s escalate, because amoCRM blocks accounts that exceed the limit
+        *repeatedly*: the n-th within :data:`STRIKE_WINDOW` waits ``seconds * 2**(n-1)`` (at
+        most :data:`MAX_COOL_DOWN`) and spaces later slots ``1 + n *``
+        :data:`SLOWDOWN_PER_STRIKE` times wider until the strikes age out. A pause never
+        shortens a longer one.
         """
         ...
 
@@ -144,11 +149,12 @@ class LocalRateLimiter:
             reason = self._open_reason(key, now)
             if reason is not None:
                 return Permit(granted=False, wait=0.0, blocked=reason)
+            strikes = sum(1 for t in self._strikes.get(key, []) if t > now - STRIKE_WINDOW)
             slot, new_tat = gcra_slot(
                 now=now,
                 tat=self._tat.get(key, now),
                 cool_until=self._cool.get(key, now),
-                interval=self._interval,
+                interval=self._interval * (1 + SLOWDOWN_PER_STRIKE * strikes),
                 tolerance=self._tolerance,
             )
             wait = slot - now

@@ -13,6 +13,7 @@ from typing import Any
 from amo_bridge.amocrm.ratelimit import (
     DEFAULT_RATE,
     MAX_COOL_DOWN,
+    SLOWDOWN_PER_STRIKE,
     STRIKE_WINDOW,
     Permit,
     check_rate,
@@ -23,7 +24,8 @@ local block = redis.call('GET', KEYS[3])
 if block then return {2, '0', block} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
+local strikes = tonumber(redis.call('GET', KEYS[4]) or '0')
+local interval = tonumber(ARGV[1]) * (1 + tonumber(ARGV[4]) * strikes)
 local tolerance = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -88,7 +90,8 @@ class RedisRateLimiter:
     def reserve(self, key: str, *, max_wait: float) -> Permit:
         status, wait_us, reason = self._reserve(
             keys=self._keys(key),
-            args=[self._interval_us, self._tolerance_us, int(max_wait * 1_000_000)],
+            args=[self._interval_us, self._tolerance_us, int(max_wait * 1_000_000),
+                  SLOWDOWN_PER_STRIKE],
         )
         wait = int(wait_us) / 1_000_000
         if int(status) == 2:

@@ -124,7 +124,8 @@ _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 
 def header_key(text: object) -> str:
-    """A header as compared: ``"Комиссия, %"`` → ``"комиссия %"``, ``"№ полиса"`` → ``"номер полиса"``."""
+    """A header as compared: ``"Комиссия, %"`` → ``"комиссия %"``, ``"№ полиса"`` →
+    ``"номер полиса"``."""
     value = str(text or "").casefold().replace("ё", "е").replace("№", " номер ")
     value = value.replace("%", " % ")
     return " ".join(part for part in _NOISE.split(value) if part)

@@ -197,3 +197,26 @@ def test_redis_cool_down_escalates_and_is_visible(redis_client) -> None:
     assert limiter.cool_down("a", 0.2) == pytest.approx(0.2, abs=0.01)
     assert limiter.cool_down("a", 0.2) == pytest.approx(0.4, abs=0.01)
     assert 0.3 < limiter.cooling("a") <= 0.4
+
+
+def test_a_429_widens_the_spacing_for_a_minute() -> None:
+    t = FakeTime()
+    limiter = LocalRateLimiter(rate=5, timer=t)
+    limiter.cool_down("a", 1)
+    t.sleep(1)
+    waits = [limiter.reserve("a", max_wait=10).wait for _ in range(3)]
+    assert waits == pytest.approx([0.0, 0.22, 0.44])
+    t.sleep(61)
+    waits = [limiter.reserve("a", max_wait=10).wait for _ in range(2)]
+    assert waits == pytest.approx([0.0, 0.2])
+
+
+@pytest.mark.redis
+def test_redis_429_widens_the_spacing(redis_client) -> None:
+    client, prefix = redis_client
+    limiter = RedisRateLimiter(client, rate=5, prefix=prefix)
+    limiter.cool_down("a", 0.001)
+    time.sleep(0.01)
+    waits = [limiter.reserve("a", max_wait=10).wait for _ in range(3)]
+    for got, ideal in zip(waits, [0.0, 0.22, 0.44], strict=True):
+        assert ideal - 0.05 <= got <= ideal + 0.001
