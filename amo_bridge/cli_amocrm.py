@@ -46,7 +46,7 @@ def account_connect(base_url: str, code: str | None, long_lived: str | None,
 
             pair = exchange_code(make_session(), base_url.rstrip("/"), credentials, code=code)
         else:
-            until = expires or datetime(2099, 1, 1)
+            until = expires or datetime(2099, 1, 1, tzinfo=UTC)
             pair = long_lived_token(long_lived, expires_at=datetime.combine(
                 until.date(), time(0), tzinfo=UTC))
         database = Database(settings.database_url)
