@@ -13,11 +13,12 @@ from flask import Flask, g, request
 from amo_bridge.clock import Clock, system_clock
 from amo_bridge.logs import configure_logging, request_id_var
 from amo_bridge.settings import Settings, load_settings
-from amo_bridge.web import health, reports_api
+from amo_bridge.web import health, reports_api, sms_api
 from amo_bridge.web.problems import register_error_handlers
 from jobs.runtime import Runtime, build_runtime, set_runtime
 from webhooks import amocrm as amocrm_webhooks
 from webhooks import oauth as oauth_doors
+from webhooks import sms as sms_webhooks
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -57,6 +58,8 @@ def create_app(
     app.register_blueprint(amocrm_webhooks.bp)
     app.register_blueprint(oauth_doors.bp)
     app.register_blueprint(reports_api.bp)  # reports, money settings, exports
+    app.register_blueprint(sms_api.bp)  # SMS templates, history, sending, verification
+    app.register_blueprint(sms_webhooks.bp)  # SMS delivery callbacks
 
     if start_background and runtime.queue.mode == "thread":
         _start_embedded_background(runtime)

@@ -205,6 +205,7 @@ def _register_money_commands() -> None:
 
 _register_commands()
 _register_money_commands()
+main.add_command(__import__("amo_bridge.cli_sms", fromlist=["sms"]).sms)  # issue 7: SMS
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from amo_bridge import migrate
+from amo_bridge.clock import FrozenClock
 from amo_bridge.settings import Settings, load_settings
 
 Echo = Callable[[str], None]
@@ -52,6 +54,8 @@ class DemoContext:
     bridge: RunningServer | None = None
     app: Any = None
     stack: Any = None  # amo_bridge.devstack.Stack once started
+    #: The bridge's clock: steps about dates (renewals, reminders) move it forward.
+    clock: FrozenClock = field(default_factory=lambda: FrozenClock(datetime.now(UTC)))
     facts: dict[str, Any] = field(default_factory=dict)
     http: requests.Session = field(default_factory=requests.Session)
     resources: ExitStack = field(default_factory=ExitStack)
@@ -69,7 +73,8 @@ def step_prepare_database(ctx: DemoContext) -> None:
 def step_start_stack(ctx: DemoContext) -> None:
     from amo_bridge.devstack import local_stack
 
-    stack = ctx.resources.enter_context(local_stack(ctx.settings, manual_webhooks=False))
+    stack = ctx.resources.enter_context(
+        local_stack(ctx.settings, clock=ctx.clock, manual_webhooks=False))
     ctx.stack, ctx.app, ctx.bridge = stack, stack.app, stack.bridge
     health = ctx.http.get(f"{stack.bridge.url}/healthz", timeout=5)
     ready = ctx.http.get(f"{stack.bridge.url}/readyz", timeout=5)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,8 +55,11 @@ def gateways_for(runtime: Runtime) -> GatewaySet:
 
 
 def secret_for(runtime: Runtime) -> bytes:
+    return secret_from(runtime.settings)
+
+
+def secret_from(settings: Any) -> bytes:
     """SMS_CALLBACK_SECRET, else SECRET_KEY, else the instance secret the app generated."""
-    settings = runtime.settings
     value = settings.sms_callback_secret or settings.secret_key
     if not value:
         path = Path(settings.instance_path) / "secret_key"

@@ -110,3 +110,36 @@ def pg_migrated_url(pg_database_url: str):
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture
+def recorded():
+    """Every change the mirror reports to reactions, as a recording reaction sees it."""
+    from amo_bridge.ledger.changes import (
+        DealCreated,
+        DealLost,
+        DealWon,
+        PolicyRecorded,
+        StageMoved,
+        reacts_to,
+        unregister,
+    )
+
+    seen: list = []
+    lock = threading.Lock()
+
+    @reacts_to(DealCreated, StageMoved, DealWon, DealLost, PolicyRecorded,
+               name="tests.resilience.recorder")
+    def record(_session, change):
+        with lock:
+            seen.append(change)
+
+    yield seen
+    unregister("tests.resilience.recorder")
+
+
+def bridge_settings(database_url: str, instance: Path, **env: str):
+    from amo_bridge.settings import load_settings
+
+    return load_settings({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance),
+                          "AMOCRM_RATE_PER_SECOND": "7", **env})
