@@ -92,6 +92,7 @@ def local_stack(
     manual_webhooks: bool = True,
     simulator_limit: int = 7,
     start_periodic: bool = False,
+    seed: Any = None,
 ) -> Iterator[Stack]:
     """Start the simulator and the bridge, connect the simulator's demo account, subscribe."""
     from amo_bridge import migrate
@@ -104,7 +105,8 @@ def local_stack(
         limits=LimitSettings(per_second=simulator_limit),
         webhook_delivery="manual" if manual_webhooks else "background",
     )
-    simulator = run_in_thread(create_simulator(config))
+    simulator = run_in_thread(create_simulator(config) if seed is None
+                              else create_simulator(config, seed=seed))
     migrate.upgrade(settings.database_url)
     app = create_app(settings, clock=clock, start_background=False)
     runtime = app.extensions["amo_bridge"]

@@ -75,3 +75,4 @@ def sweep() -> dict[str, int]:
             swept[item.name] = len(ids)
         log.info("sweeper re-enqueued %d %s rows", len(ids), item.name)
     return swept
+WORK_MODULES.append("jobs.imports")  # issue 6: import runs and clients to create in amoCRM

@@ -25,6 +25,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from amo_bridge.imports.people import name_key
+from amo_bridge.imports.push import phone_label
 from amo_bridge.imports.rows import Client
 from amo_bridge.models import Contact, ContactKind, ContactPhone, ImportContact
 
@@ -181,7 +182,7 @@ class ContactResolver:
         ids = list(self.session.scalars(
             insert(Contact).returning(Contact.id, sort_by_parameter_order=True), rows))
         phones = [{"account_id": self.account_id, "contact_id": contact_id, "phone": phone,
-                   "label": "MOB" if phone.startswith("+79") else "WORK"}
+                   "label": phone_label(phone)}
                   for contact_id, c in zip(ids, clients, strict=True) for phone in c.phones]
         if phones:
             self.session.execute(insert(ContactPhone), phones)

@@ -103,7 +103,19 @@ FIELDS: tuple[FieldSpec, ...] = (
     _f("cancelled_on", "date", "Дата расторжения", "Cancelled on",
        "Расторгнут", "Cancellation date"),
     _f("refund", "money", "Возврат", "Refund", "Сумма возврата"),
+    # The finance ledger export's own columns (a re-imported «Реестр», see ledger_format.py).
+    _f("operation", "operation", "Операция", "Operation"),
+    _f("booked_on", "date", "Дата операции", "Booked on"),
+    _f("policy_key", "ident", "Ключ полиса", "Policy key"),
 )
+
+#: The finance export's column keys (``amo_bridge.exports.columns.LEDGER_COLUMNS``) → our
+#: fields; ``""`` = read and ignored. A key not listed here that names one of our fields maps
+#: to it directly.
+EXPORT_KEYS: dict[str, str] = {
+    "client": "client_name", "product": "product", "seller": "manager", "issuer": "issuer",
+    "deal_url": "",
+}
 
 #: Headers that are read and deliberately ignored: our own rejected-rows CSV columns and
 #: figures the bridge computes itself.
@@ -140,13 +152,17 @@ def header_variants(text: object) -> list[str]:
 
 
 def _extra_aliases() -> Mapping[str, Iterable[str]]:
-    """Aliases contributed by the finance export (issue 8), when it is installed."""
+    """The finance export's ledger headers (issue 8), both languages, by our field name."""
     try:
-        from amo_bridge.exports import columns
-    except ImportError:
+        from amo_bridge.exports.columns import LEDGER_COLUMNS
+    except ImportError:  # the export is an optional part of a deployment's code
         return {}
-    aliases = getattr(columns, "IMPORT_ALIASES", None)
-    return aliases if isinstance(aliases, Mapping) else {}
+    extra: dict[str, list[str]] = {}
+    for column in LEDGER_COLUMNS:
+        name = EXPORT_KEYS.get(column.key, column.key)
+        if name == "" or name in BY_NAME:
+            extra.setdefault(name, []).extend((column.ru, column.en))
+    return extra
 
 
 @lru_cache(maxsize=1)
@@ -167,10 +183,9 @@ def alias_index() -> dict[str, str]:
     for alias in IGNORED:
         add(alias, "")
     for name, aliases in _extra_aliases().items():
-        if name in BY_NAME:
-            for alias in aliases:
-                if header_key(alias) not in index:
-                    add(alias, name)
+        for alias in aliases:
+            if header_key(alias) not in index:
+                add(alias, name)
     return index
 
 

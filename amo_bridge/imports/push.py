@@ -12,9 +12,10 @@ and made its own row, the import's row is merged into the mirror's (policies and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from amo_bridge.amocrm import fields as amo_fields
@@ -34,28 +35,37 @@ from amo_bridge.phones import InvalidPhone, normalize_phone
 BATCH = 50  # amoCRM takes at most 50 entities per write (AMOCRM.md "Batch writes")
 
 
+def phone_label(e164: str) -> str:
+    """amoCRM's phone enum: Russian mobiles are MOB, the rest WORK."""
+    return "MOB" if e164.startswith("+79") else "WORK"
+
+
 def request_id(contact_id: int) -> str:
     return f"import-contact:{contact_id}"
 
 
-def claim(session: Session, account_id: int, *, limit: int = BATCH) -> list[ImportContact]:
-    """The next contacts to send (oldest first), marked ``creating``; commit before sending."""
+def claim(session: Session, account_id: int, *, stale_before: datetime,
+          limit: int = BATCH) -> list[ImportContact]:
+    """The next contacts to send, oldest first: pending ones, and ones sent before
+    ``stale_before`` whose answer never arrived (a ``creating`` contact sent more recently may
+    still be in flight in another worker)."""
     query = (select(ImportContact)
              .where(ImportContact.account_id == account_id,
-                    ImportContact.status.in_((ContactPushStatus.PENDING,
-                                              ContactPushStatus.CREATING)))
+                    or_(ImportContact.status == ContactPushStatus.PENDING,
+                        (ImportContact.status == ContactPushStatus.CREATING)
+                        & (ImportContact.updated_at < stale_before)))
              .order_by(ImportContact.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # two workers take different contacts
-    items = list(session.scalars(query))
-    for item in items:
-        item.attempts += 1
-    return items
+    return list(session.scalars(query))
 
 
-def mark_creating(items: Iterable[ImportContact]) -> None:
+def mark_creating(items: Iterable[ImportContact], *, now: datetime) -> None:
+    """Mark claimed contacts as sent; the caller commits before the request goes out."""
     for item in items:
         item.status = ContactPushStatus.CREATING
+        item.attempts += 1
+        item.updated_at = now
 
 
 def phones_of(session: Session, contact_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -79,7 +89,7 @@ def payloads(session: Session, items: Sequence[ImportContact]) -> list[dict[str,
             request_id=request_id(contact_id), name=contact.name,
             first_name=contact.first_name, last_name=contact.last_name,
             responsible_user_id=contact.responsible_amocrm_id,
-            phones=[(p, "MOB" if p.startswith("+79") else "WORK") for p in phones.get(contact_id, [])],
+            phones=[(p, phone_label(p)) for p in phones.get(contact_id, [])],
             emails=[contact.email] if contact.email else [],
         ))
     return result

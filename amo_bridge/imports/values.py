@@ -304,3 +304,18 @@ def parse_amocrm_id(value: object) -> int | None:
     if not raw.isdigit() or len(raw) > 18:
         raise BadValue("import.value.amocrm_id", value=_short(raw))
     return int(raw)
+
+
+#: The ledger export's operation names (``amo_bridge.exports.columns.OPERATIONS``).
+OPERATIONS = {"продажа": "sale", "sale": "sale", "исправление": "correction",
+              "correction": "correction", "расторжение": "cancellation",
+              "cancellation": "cancellation", "сторно": "reversal", "reversal": "reversal"}
+
+
+def parse_operation(value: object) -> str | None:
+    raw = text(value).casefold()
+    if not raw:
+        return None
+    if raw not in OPERATIONS:
+        raise BadValue("import.value.operation", value=_short(text(value)))
+    return OPERATIONS[raw]

@@ -4,7 +4,8 @@ Each row is looked up by ``Policy.external_key``; a row equal to what is stored 
 *unchanged*, one that differs in a value it gives is *updated* (only those values are written —
 an empty cell never erases), a new key is *imported*. A policy the ledger got from a deal or the
 widget (same insurer and number) is never overwritten by a spreadsheet: amoCRM is its source of
-truth, and the row counts as unchanged with a warning.
+truth, and the row counts as unchanged (with a warning, unless the row named the policy by its
+ledger key — a re-imported export).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from amo_bridge.imports.problems import WARNING, Issue
 from amo_bridge.imports.rows import PolicyRow
 from amo_bridge.models import MoneyLine, Policy, PolicySource
 
-IMPORTED, UPDATED, UNCHANGED = "imported", "updated", "unchanged"
+IMPORTED, UPDATED, UNCHANGED, MISSING = "imported", "updated", "unchanged", "missing"
 CHUNK = 500
 _COMPARED = ("kind", "product_code", "insurer", "number", "premium", "commission_pct", "income",
              "seller_share", "issuer_share", "starts_on", "ends_on", "sold_on", "sum_insured",
@@ -39,6 +40,23 @@ class ToPrice:
     keep: frozenset[str]
     cancellation: tuple[date, int] | None
     price: bool
+
+
+@dataclass(slots=True)
+class Planned:
+    row: PolicyRow
+    stored: Any  # the stored policy's columns, or None
+    protected: bool = False  # from a deal or the widget: never overwritten
+
+    @property
+    def needs_contact(self) -> bool:
+        """Resolve the client unless the row changes nothing about who it is: a known policy
+        with a contact, and a row that names its client without phone or amoCRM id."""
+        if self.protected or self.row.cancel_only:
+            return False
+        if self.stored is None or self.stored.contact_id is None:
+            return True
+        return bool(self.row.client.phones or self.row.client.amocrm_id)
 
 
 class PolicyWriter:
@@ -74,37 +92,43 @@ class PolicyWriter:
                                for pid, insurer, number, source in rows}
         return self._elsewhere
 
-    def write(self, rows: Sequence[PolicyRow], contacts: Sequence[int | None],
+    def plan(self, rows: Sequence[PolicyRow]) -> list[Planned]:
+        existing = self._lookup([r.key for r in rows])
+        planned = []
+        for row in rows:
+            stored = existing.get(row.key)
+            protected = stored is not None and stored.source != PolicySource.IMPORT
+            if stored is None and not row.key_given and "number" in row.values:
+                protected = row.key in self._from_elsewhere()
+            planned.append(Planned(row, stored, protected))
+        return planned
+
+    def apply(self, planned: Sequence[Planned], contacts: Sequence[int | None],
               deals: Sequence[int | None]) -> tuple[list[str], list[ToPrice], list[Issue]]:
         """Outcome per row, the policies to price, and warnings about protected policies."""
-        existing = self._lookup([r.key for r in rows])
         outcomes: list[str] = []
         inserts: list[tuple[PolicyRow, dict[str, Any]]] = []
         updates: list[tuple[PolicyRow, Any, dict[str, Any], bool]] = []
         unchanged: list[tuple[PolicyRow, Any]] = []
         warnings: list[Issue] = []
-        for row, contact_id, deal_id in zip(rows, contacts, deals, strict=True):
-            links = {"contact_id": contact_id if contact_id and contact_id > 0 else None}
-            if deal_id:
-                links["deal_id"] = deal_id
-            stored = existing.get(row.key)
-            if stored is None and "number" in row.values:
-                stored_elsewhere = self._from_elsewhere().get(row.key)
-                if stored_elsewhere is not None:
-                    outcomes.append(UNCHANGED)
-                    warnings.append(Issue("import.row.from_deal", {"source": stored_elsewhere[1]},
-                                          row=row.row, severity=WARNING))
-                    continue
-            if stored is not None and stored.source != PolicySource.IMPORT:
+        for item, contact_id, deal_id in zip(planned, contacts, deals, strict=True):
+            row, stored = item.row, item.stored
+            if item.protected:
                 outcomes.append(UNCHANGED)
-                warnings.append(Issue("import.row.from_deal", {"source": stored.source},
-                                      row=row.row, severity=WARNING))
+                if not row.key_given:
+                    source = stored.source if stored is not None else \
+                        self._from_elsewhere()[row.key][1]
+                    warnings.append(Issue("import.row.from_deal", {"source": source},
+                                          row=row.row, severity=WARNING))
                 continue
             if stored is None:
+                if row.cancel_only:
+                    outcomes.append(MISSING)
+                    continue
                 outcomes.append(IMPORTED)
-                inserts.append((row, links))
+                inserts.append((row, _links(contact_id, deal_id)))
                 continue
-            changes, cancels = _changes(row, stored, links)
+            changes, cancels = _changes(row, stored, _links(contact_id, deal_id))
             if changes or cancels:
                 outcomes.append(UPDATED)
                 updates.append((row, stored, changes, cancels))
@@ -113,9 +137,7 @@ class PolicyWriter:
                 unchanged.append((row, stored))
         if self.dry_run:
             return outcomes, [], warnings
-        to_price = self._insert(inserts)
-        to_price += self._update(updates)
-        to_price += self._heal(unchanged)
+        to_price = self._insert(inserts) + self._update(updates) + self._heal(unchanged)
         return outcomes, to_price, warnings
 
     def _insert(self, inserts: list[tuple[PolicyRow, dict[str, Any]]]) -> list[ToPrice]:
@@ -123,10 +145,9 @@ class PolicyWriter:
             return []
         payload = []
         for row, links in inserts:
-            values = {**_DEFAULTS, **row.values}
-            values.setdefault("insured_object", {})
-            payload.append({**values, "deal_id": None, **links,
-                            "account_id": self.account_id, "external_key": row.key,
+            values = {**_DEFAULTS, "insured_object": {}, "contact_id": None, "deal_id": None,
+                      **row.values, **links}
+            payload.append({**values, "account_id": self.account_id, "external_key": row.key,
                             "source": PolicySource.IMPORT.value,
                             "entered_by_amocrm_id": self.entered_by})
         ids = self.session.scalars(
@@ -136,19 +157,18 @@ class PolicyWriter:
 
     def _update(self, updates: list[tuple[PolicyRow, Any, dict[str, Any], bool]]
                 ) -> list[ToPrice]:
-        if not updates:
-            return []
         statements = [{"id": stored.id, **changes} for _, stored, changes, _ in updates
                       if changes]
         if statements:
             self.session.execute(update(Policy), statements)
         # Priced whatever the kind: a line that stopped being ours gets its booking reversed.
-        return [ToPrice(stored.id, row.keep, row.cancellation if cancels else None, True)
+        return [ToPrice(stored.id, row.keep, row.cancellation if cancels else None,
+                        not row.cancel_only)
                 for row, stored, _, cancels in updates]
 
     def _heal(self, unchanged: list[tuple[PolicyRow, Any]]) -> list[ToPrice]:
-        """Unchanged "ours" lines that were never priced (a run died between commit and
-        pricing) are priced now, so re-running an import completes it."""
+        """Unchanged "ours" lines that were never priced (a run died between its commit and
+        the pricing) are priced now, so re-running an import completes it."""
         bookable = {stored.id: row for row, stored in unchanged
                     if stored.kind == "ours" and stored.sold_on is not None}
         if not bookable:
@@ -162,6 +182,15 @@ class PolicyWriter:
                 for pid in ids if pid not in booked]
 
 
+def _links(contact_id: int | None, deal_id: int | None) -> dict[str, Any]:
+    links: dict[str, Any] = {}
+    if contact_id is not None and contact_id > 0:  # dry runs use negative stand-ins
+        links["contact_id"] = contact_id
+    if deal_id:
+        links["deal_id"] = deal_id
+    return links
+
+
 def _changes(row: PolicyRow, stored: Any, links: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The columns to write, and whether the row cancels the policy differently."""
     changes: dict[str, Any] = {}
@@ -173,7 +202,7 @@ def _changes(row: PolicyRow, stored: Any, links: dict[str, Any]) -> tuple[dict[s
         elif getattr(stored, name) != value:
             changes[name] = value
     for name, value in links.items():
-        if value is not None and getattr(stored, name) != value:
+        if getattr(stored, name) != value:
             changes[name] = value
     cancels = row.cancellation is not None and \
         (stored.cancelled_on, stored.refund or 0) != row.cancellation

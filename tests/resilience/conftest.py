@@ -141,5 +141,4 @@ def recorded():
 def bridge_settings(database_url: str, instance: Path, **env: str):
     from amo_bridge.settings import load_settings
 
-    return load_settings({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance),
-                          "AMOCRM_RATE_PER_SECOND": "7", **env})
+    return load_settings({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), **env})

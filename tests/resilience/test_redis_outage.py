@@ -59,6 +59,8 @@ def test_webhooks_during_a_redis_outage_are_answered_and_all_mirrored_once(
         SimpleWorker([queue], connection=stack.runtime.redis,
                      serializer=JSONSerializer).work(burst=True)
         assert queue.failed_job_registry.count == 0
+        stats = sim.stats(SUBDOMAIN)
+        assert stats["rate_limited"] == 0, stats
 
         with stack.runtime.session() as session:
             rows = session.scalars(select(InboxEvent)).all()
