@@ -60,6 +60,9 @@ def create_app(
     app.register_blueprint(reports_api.bp)  # reports, money settings, exports
     app.register_blueprint(sms_api.bp)  # SMS templates, history, sending, verification
     app.register_blueprint(sms_webhooks.bp)  # SMS delivery callbacks
+    from amo_bridge.web import imports_api  # issue 6: upload, progress, result of imports
+
+    app.register_blueprint(imports_api.bp)
 
     if start_background and runtime.queue.mode == "thread":
         _start_embedded_background(runtime)

@@ -206,6 +206,8 @@ def _register_money_commands() -> None:
 _register_commands()
 _register_money_commands()
 main.add_command(__import__("amo_bridge.cli_sms", fromlist=["sms"]).sms)  # issue 7: SMS
+main.add_command(  # issue 6: imports of the broker's base
+    __import__("amo_bridge.cli_imports", fromlist=["x"]).import_policies_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -79,6 +79,29 @@ def account_list() -> None:
                        f"{row.status:<12} {row.timezone}  {row.base_url}")
 
 
+@account.command("unblock")
+@click.argument("subdomain")
+@one_line_errors
+def account_unblock(subdomain: str) -> None:
+    """Reopen an account after amoCRM support lifted its block."""
+    from sqlalchemy import select
+
+    from amo_bridge.connections import unblock_account
+    from amo_bridge.db import Database
+    from amo_bridge.models import Account
+    from jobs.runtime import connect_redis
+
+    settings = settings_from_env()
+    database = Database(settings.database_url)
+    with database.read_session() as session:
+        row = session.scalar(select(Account).where(Account.subdomain == subdomain))
+    if row is None:
+        raise Failure(f"no connected account {subdomain!r}")
+    redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    unblock_account(database, row, settings, redis=redis)
+    click.echo(f"{subdomain}: active again; requests to amoCRM resume")
+
+
 @click.group()
 def webhook() -> None:
     """Parse or replay raw amoCRM webhook bodies."""

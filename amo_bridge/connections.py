@@ -36,7 +36,7 @@ from amo_bridge.amocrm.transport import AccountAlert, AlertPort, RetryPolicy
 from amo_bridge.amocrm.writes import WriteRecord
 from amo_bridge.clock import Clock, system_clock
 from amo_bridge.db import Database
-from amo_bridge.models import Account, AccountStatus, OAuthToken, OutboundWrite
+from amo_bridge.models import Account, AccountStatus, AuditLog, OAuthToken, OutboundWrite
 from amo_bridge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,8 @@ class SqlTokenStore:
         return select(OAuthToken).where(OAuthToken.account_id == self.account_id)
 
     def load(self) -> TokenPair | None:
-        with self.database.session() as session:
+        # A read-only unit of work: callers may hold a write transaction of their own.
+        with self.database.read_session() as session:
             return _pair(session.scalar(self._select()))
 
     @contextmanager
@@ -242,9 +243,15 @@ def client_for_account(
 
     def on_alert(event: AccountAlert) -> None:
         if event.kind == "blocked":
+            # The alert admins see: the account row's state plus an audit entry; an error log
+            # line for whoever watches the logs. Lifting the block needs amoCRM support, then
+            # `amo-bridge account unblock`.
+            log.error("amoCRM blocked account %s: %s", account.subdomain, event.reason)
             with database.session() as s:
                 set_account_status(s, account_id, AccountStatus.BLOCKED, event.reason,
                                    now=clock.now())
+                s.add(AuditLog(account_id=account_id, at=clock.now(), action="amocrm.blocked",
+                               details={"reason": event.reason}))
         if alert is not None:
             alert(event)
 

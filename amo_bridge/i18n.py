@@ -186,7 +186,8 @@ MESSAGES.update({"sms.verify.ok": {"ru": "Телефон подтверждён.
 # --- issue 6: imports of the broker's base (amo_bridge/imports) ------------------------------
 MESSAGES.update({
     "import.where.row": {"ru": "строка {row}", "en": "row {row}"},
-    "import.where.column": {"ru": "столбец {column} «{header}»", "en": "column {column} “{header}”"},
+    "import.where.column": {"ru": "столбец {column} «{header}»",
+                            "en": "column {column} “{header}”"},
     "import.value.formula": {
         "ru": "«{value}» похоже на формулу Excel, а не на значение — впишите само значение",
         "en": "“{value}” looks like an Excel formula, not a value — type the value itself"},
@@ -202,8 +203,8 @@ MESSAGES.update({
         "ru": "даты «{value}» не существует: месяца {month} не бывает (ожидается ДД.ММ.ГГГГ)",
         "en": "“{value}” is not a real date: there is no month {month} (expected DD.MM.YYYY)"},
     "import.value.no_such_date": {
-        "ru": "даты «{value}» не существует: в этом месяце {days} дн.",
-        "en": "“{value}” is not a real date: that month has {days} days"},
+        "ru": "даты «{value}» не существует: последнее число этого месяца — {days}",
+        "en": "“{value}” is not a real date: that month ends on day {days}"},
     "import.value.date_year": {
         "ru": "дата «{value}»: {year} год похож на опечатку",
         "en": "date “{value}”: the year {year} looks like a typo"},
@@ -212,7 +213,8 @@ MESSAGES.update({
         "ru": "сумма «{value}» неоднозначна (тысячи или копейки?) — напишите 12500 или 12,50",
         "en": "the amount “{value}” is ambiguous (thousands or decimals?) — write 12500 or 12.50"},
     "import.value.percent": {
-        "ru": "«{value}» — не процент от 0 до 100", "en": "“{value}” is not a percentage from 0 to 100"},
+        "ru": "«{value}» — не процент от 0 до 100",
+        "en": "“{value}” is not a percentage from 0 to 100"},
     "import.value.year": {
         "ru": "«{value}» — не год выпуска; значение пропущено",
         "en": "“{value}” is not a year of manufacture; left out"},
@@ -223,9 +225,11 @@ MESSAGES.update({
         "ru": "«{value}» — не адрес e-mail; значение пропущено",
         "en": "“{value}” is not an e-mail address; left out"},
     "import.value.kind": {
-        "ru": "«{value}»: ожидается «наш» или «чужой»", "en": "“{value}”: expected “ours” or “foreign”"},
+        "ru": "«{value}»: ожидается «наш» или «чужой»",
+        "en": "“{value}”: expected “ours” or “foreign”"},
     "import.value.amocrm_id": {
-        "ru": "«{value}» — не id amoCRM (только цифры)", "en": "“{value}” is not an amoCRM id (digits only)"},
+        "ru": "«{value}» — не id amoCRM (только цифры)",
+        "en": "“{value}” is not an amoCRM id (digits only)"},
     "import.value.product": {
         "ru": "неизвестный продукт «{value}»; известные: {known} (или добавьте синоним в "
               "справочник продуктов)",
@@ -242,7 +246,8 @@ MESSAGES.update({
     "import.row.required": {"ru": "не заполнено: {column_fields}",
                             "en": "empty: {column_fields}"},
     "import.row.no_client": {
-        "ru": "нет клиента: заполните ФИО или телефон", "en": "no client: fill in a name or a phone"},
+        "ru": "нет клиента: заполните ФИО или телефон",
+        "en": "no client: fill in a name or a phone"},
     "import.row.ends_before_start": {
         "ru": "полис заканчивается ({ends}) раньше, чем начинается ({starts})",
         "en": "the policy ends ({ends}) before it starts ({starts})"},
@@ -260,10 +265,10 @@ MESSAGES.update({
         "en": "the same policy (insurer and number) as row {row}; fix the number or delete the "
               "repeat"},
     "import.row.from_deal": {
-        "ru": "этот полис уже есть в amo-bridge из сделки amoCRM ({source}) — меняйте его в "
-              "amoCRM; строка не применена",
-        "en": "this policy is already in amo-bridge from an amoCRM deal ({source}) — change it in "
-              "amoCRM; the row was not applied"},
+        "ru": "этот полис уже есть в amo-bridge из сделки amoCRM — меняйте его в amoCRM; "
+              "строка не применена",
+        "en": "this policy is already in amo-bridge from an amoCRM deal — change it in amoCRM; "
+              "the row was not applied"},
     "import.column.duplicate": {
         "ru": "столбец дублирует {first} «{first_header}» и пропущен",
         "en": "the column repeats {first} “{first_header}” and is skipped"},
@@ -316,7 +321,8 @@ MESSAGES.update({
                                  "en": "CSV, encoding {encoding}, delimiter {delimiter}"},
     "import.report.format": {"ru": "Формат: {format}; строка заголовка: {row}",
                              "en": "Format: {format}; header row: {row}"},
-    "import.report.kind": {"ru": "Полисы по умолчанию: {kind}", "en": "Policies by default: {kind}"},
+    "import.report.kind": {"ru": "Полисы по умолчанию: {kind}",
+                           "en": "Policies by default: {kind}"},
     "import.kind.ours": {"ru": "наши", "en": "ours"},
     "import.kind.foreign": {"ru": "чужие", "en": "foreign"},
     "import.report.columns": {"ru": "Столбцы:", "en": "Columns:"},
@@ -354,4 +360,37 @@ MESSAGES.update({
     "import.report.warnings": {"ru": "Предупреждения:", "en": "Warnings:"},
     "import.csv.reason": {"ru": "Ошибка", "en": "Error"},
     "import.csv.row": {"ru": "Строка", "en": "Row"},
+})
+MESSAGES.update({
+    "import.value.operation": {
+        "ru": "«{value}»: ожидается «Продажа», «Исправление», «Расторжение» или «Сторно»",
+        "en": "“{value}”: expected “Sale”, “Correction”, “Cancellation” or “Reversal”"},
+    "import.row.no_such_policy": {
+        "ru": "расторжение полиса, которого нет ни в файле, ни в amo-bridge",
+        "en": "a cancellation of a policy that is neither in the file nor in amo-bridge"},
+    "import.report.skipped": {
+        "ru": "Пропущено строк итогов и служебных строк реестра: {count}",
+        "en": "Totals rows and ledger service rows skipped: {count}"},
+    "import.status.queued": {"ru": "в очереди", "en": "queued"},
+    "import.status.running": {"ru": "идёт импорт", "en": "importing"},
+    "import.status.done": {"ru": "готово", "en": "done"},
+    "import.status.failed": {"ru": "не удалось", "en": "failed"},
+})
+MESSAGES.update({
+    "import.api.busy": {"ru": "Уже идёт импорт №{id} — дождитесь его окончания.",
+                        "en": "Import #{id} is already running — wait until it finishes."},
+    "import.api.not_found": {"ru": "Импорт не найден.", "en": "Import not found."},
+    "import.api.no_rejected": {"ru": "В этом импорте нет отклонённых строк.",
+                               "en": "This import has no rejected rows."},
+})
+MESSAGES.update({
+    "import.cli.rejected_file": {"ru": "Отклонённые строки: {path}", "en": "Rejected rows: {path}"},
+    "import.cli.contacts_queued": {
+        "ru": "Новые клиенты поставлены в очередь на создание в amoCRM.",
+        "en": "The new clients are queued for creation in amoCRM."},
+    "import.cli.contacts_later": {
+        "ru": "Новых клиентов создаст в amoCRM работающий amo-bridge (amo-bridge serve) в "
+              "течение нескольких минут.",
+        "en": "The running bridge (amo-bridge serve) creates the new clients in amoCRM within "
+              "minutes."},
 })

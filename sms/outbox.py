@@ -11,7 +11,7 @@ It writes rows and returns them; it never enqueues.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -150,6 +150,13 @@ def _render(session: Session, draft: Draft, message: SmsMessage, template: Templ
                       t("sms.reason.missing_data", lang, fields=fields)) from None
 
 
+def render_masked(session: Session, draft: Draft, message: SmsMessage, template: TemplateDef,
+                  contact: Contact, config: SmsConfig, clock: Clock) -> str:
+    masked = replace(draft, values={**draft.values, "code": "••••••"})
+    return _render(session, masked, message, template, contact, config,
+                   local_today(clock, config.timezone))
+
+
 def build(session: Session, draft: Draft, message: SmsMessage, config: SmsConfig,
           clock: Clock) -> None:
     """Fill ``message`` (text, segments, due time) or raise Blocked; shared with re-queueing."""
@@ -164,6 +171,9 @@ def build(session: Session, draft: Draft, message: SmsMessage, config: SmsConfig
     assert contact is not None
     text = _render(session, draft, message, template, contact, config,
                    local_today(clock, config.timezone))
+    if draft.rule == "verification":
+        masked = render_masked(session, draft, message, template, contact, config, clock)
+        message.details = {**(message.details or {}), "masked_text": masked}
     parts = count_segments(text)
     message.text, message.segments, message.encoding = text, parts.count, parts.encoding
     message.cost = parts.count * config.segment_price_kopecks or None

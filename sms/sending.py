@@ -88,7 +88,9 @@ def _claim(session: Session, message_id: int, gateways: GatewaySet, now: datetim
     result = lambda outcome, notes=False: SendResult(outcome, message_id, notes,  # noqa: E731
                                                      message.account_id)
     if message.status == SmsStatus.SENDING:
-        if message.updated_at > now - stale_after:
+        # ``claimed_at``, not ``updated_at``: the sweeper touches the latter when it wakes us
+        claimed = (message.details or {}).get("claimed_at")
+        if claimed and datetime.fromisoformat(claimed) > now - stale_after:
             return result("in_flight")
         move(message, SmsStatus.UNKNOWN, now=now, reason=t("sms.reason.unknown", config.lang),
              code="unknown")
@@ -131,6 +133,7 @@ def _claim(session: Session, message_id: int, gateways: GatewaySet, now: datetim
                            gateway=gateways.primary.name, detail=row.reason if row else "")
         return result("paused")
     move(message, SmsStatus.SENDING, now=now)
+    message.details = {**details, "claimed_at": now.isoformat()}
     message.gateway = gateway.name
     message.attempts += 1
     return _Claim(message_id, message.account_id,

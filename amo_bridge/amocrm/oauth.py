@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import requests
 
-from amo_bridge.amocrm.errors import IntegrationDisabled, OutcomeUnknown, Unavailable
+from amo_bridge.amocrm.errors import IntegrationDisabled, Unavailable
 from amo_bridge.clock import Clock, ensure_aware, system_clock
 
 OAUTH = "oauth"
@@ -111,13 +111,10 @@ def request_token(
     url = f"{base_url.rstrip('/')}/oauth2/access_token"
     try:
         response = session.post(url, json=payload)
-    except requests.exceptions.ConnectionError as exc:
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            raise Unavailable(f"token endpoint unreachable: {exc}") from None
-        # A refresh that may have reached amoCRM has possibly consumed the refresh token.
-        raise OutcomeUnknown(f"token request lost: {exc}", method="POST", path=url) from None
-    except requests.exceptions.Timeout as exc:
-        raise OutcomeUnknown(f"token request timed out: {exc}", method="POST", path=url) from None
+    except requests.exceptions.RequestException as exc:
+        # Retrying is the only way forward even if amoCRM did rotate the pair and the answer was
+        # lost: the next attempt then meets "revoked" and the account asks to be reconnected.
+        raise Unavailable(f"token request failed: {exc}") from None
     if response.status_code in (400, 401, 403):
         raise TokenRevoked(_describe(response))
     if response.status_code >= 300:

@@ -126,7 +126,8 @@ def detect_layout(
     grid = _grid(head, merged)
     best_row, best_score = -1, 0
     for r in range(len(grid)):
-        score = sum(1 for _, name, how in _columns(grid, r, mapping) if name)
+        # Distinct fields: a group row repeats its merged label over every column it spans.
+        score = len({name for _, name, _ in _columns(grid, r, mapping) if name})
         if score > best_score:
             best_row, best_score = r, score
     if best_row < 0 or best_score < 2:

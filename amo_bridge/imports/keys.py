@@ -3,7 +3,7 @@
 - With a number: ``number:<insurer>:<number>``. The insurer is folded and stripped of its legal
   form («СПАО «Ингосстрах»» = «Ингосстрах»); the number is upper-cased with Cyrillic letters
   that look Latin read as Latin (ОСАГО series «ХХХ» typed either way), separators dropped, and
-  leading zeros dropped when it is all digits (Excel eats them from numbers).
+  leading zeros of each run of digits dropped (Excel eats them from numbers).
 - Without a number (a foreign policy the manager heard about): ``nonum:<product>:<client>:
   <end date>[:<vehicle>]`` — the client is the first phone, else the folded full name; the
   vehicle (VIN, else plate) tells two cars of one client apart. Correcting one of these parts
@@ -36,11 +36,14 @@ def insurer_slug(insurer: str | None) -> str:
     return fold(value) or "-"
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def number_slug(number: str) -> str:
     value = _NOT_ALNUM.sub("", number.upper().replace("Ё", "Е")).translate(_LOOKALIKE)
-    if value.isdigit():
-        value = value.lstrip("0") or "0"
-    return value
+    # Excel drops leading zeros from anything it takes for a number: «ХХХ» + 12345678 is
+    # «ХХХ 0012345678» typed in two cells, one of them a number.
+    return _DIGITS.sub(lambda m: m.group().lstrip("0") or "0", value)
 
 
 def _fit(key: str) -> str:

@@ -55,7 +55,7 @@ class UserDirectory:
         return self._memo[raw]
 
     def _match(self, raw: str) -> int | None:
-        value = raw.strip()
+        value = raw.strip().removeprefix("#")  # the ledger export writes «#123» for ex-users
         if value.isdigit():
             return int(value) if int(value) in self._ids else None
         if "@" in value:

@@ -9,6 +9,7 @@ broker can fix the cells and import that CSV again without ``--map``.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,9 +18,10 @@ from typing import Any, TextIO
 from amo_bridge.i18n import DEFAULT_LANG, t
 from amo_bridge.imports import fields
 from amo_bridge.imports.headers import ALIAS, DUPLICATE, IGNORED, MAPPED, Column
-from amo_bridge.imports.problems import ERROR, WARNING, Issue
-from amo_bridge.imports.values import looks_like_formula, text
+from amo_bridge.imports.problems import ERROR, WARNING, BadValue, Issue
+from amo_bridge.imports.values import excel_serial, looks_like_formula, text
 
+_DIGITS = re.compile(r"^\+?[\d\s()\-]*\d$")
 #: Issues kept in the run's JSON report for the widget (the CSV has every rejected row).
 JSON_ISSUE_LIMIT = 1000
 
@@ -31,6 +33,7 @@ class Summary:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0  # totals rows, ledger reversals and superseded lines
     empty: int = 0
     contacts_matched: int = 0
     contacts_created: int = 0
@@ -109,6 +112,8 @@ def render_text(result: ImportResult, lang: str = DEFAULT_LANG) -> str:
     lines.append(t("import.report.summary_dry" if result.dry_run else "import.report.summary",
                    lang, read=s.read, imported=s.imported, updated=s.updated,
                    unchanged=s.unchanged, rejected=s.rejected))
+    if s.skipped:
+        lines.append(t("import.report.skipped", lang, count=s.skipped))
     if s.empty:
         lines.append(t("import.report.empty", lang, count=s.empty))
     lines.append(t("import.report.contacts_dry" if result.dry_run else
@@ -126,9 +131,16 @@ def render_text(result: ImportResult, lang: str = DEFAULT_LANG) -> str:
 # --- the rejected-rows CSV ------------------------------------------------------------------
 
 
-def csv_cell(value: Any, *, fraction: bool = False) -> str:
+def csv_cell(value: Any, *, fraction: bool = False, is_date: bool = False,
+             digits: bool = False) -> str:
     """A cell as the broker typed it, safe to open in Excel: anything that starts like a
-    formula gets Excel's text apostrophe, which the importer drops again on the way in."""
+    formula gets Excel's text apostrophe, and phones and numbers (``digits``) are written as
+    ``="0012345"`` so Excel keeps them as text; the importer drops both marks on the way in."""
+    if is_date and isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            value = excel_serial(float(value))  # shown as the date it stands for
+        except BadValue:
+            pass
     if value is None:
         shown = ""
     elif isinstance(value, bool):
@@ -143,6 +155,9 @@ def csv_cell(value: Any, *, fraction: bool = False) -> str:
         shown = shown.replace(".", ",") + ("%" if fraction else "")
     else:
         shown = str(value)
+    if digits and _DIGITS.match(shown):
+        # Excel would read it as a number: leading zeros and digits past 15 would be lost.
+        return '="' + shown + '"'
     if shown.startswith(("=", "+", "-", "@", "\t", "\r")) or looks_like_formula(shown):
         shown = "'" + shown
     return shown
@@ -155,19 +170,27 @@ class RejectedWriter:
                  fraction_columns: frozenset[int] = frozenset()) -> None:
         self.columns = [c for c in columns if c.header]
         self.fraction = fraction_columns
+        kinds = {c.index: fields.BY_NAME[c.field].kind for c in self.columns if c.field}
+        self.dates = {i for i, kind in kinds.items() if kind == "date"}
+        self.digits = {i for i, kind in kinds.items() if kind in ("phone", "ident", "amocrm_id")}
         self.lang = lang
         self.count = 0
         stream.write("\ufeff")
         self._csv = csv.writer(stream, delimiter=";", lineterminator="\r\n")
         headers = [fields.label(c.field, lang) if c.field and c.how in (ALIAS, MAPPED)
                    else c.header for c in self.columns]
+        # The reason names a column the way this CSV heads it, not as the source file did.
+        self.headers = {c.letter: h for c, h in zip(self.columns, headers, strict=True)}
         self._csv.writerow([t("import.csv.reason", lang), t("import.csv.row", lang), *headers])
 
     def write(self, row: int, cells: tuple[Any, ...], issues: list[Issue]) -> None:
         reason = "; ".join(
-            (f"{i.header}: {i.message(self.lang)}" if i.header else i.message(self.lang))
+            (f"{self.headers.get(i.column or '', i.header)}: {i.message(self.lang)}"
+             if i.header else i.message(self.lang))
             for i in issues if i.severity == ERROR)
         values = [csv_cell(cells[c.index] if c.index < len(cells) else None,
-                           fraction=c.index in self.fraction) for c in self.columns]
+                           fraction=c.index in self.fraction, is_date=c.index in self.dates,
+                           digits=c.index in self.digits)
+                  for c in self.columns]
         self._csv.writerow([reason, row, *values])
         self.count += 1

@@ -53,6 +53,11 @@ class PolicyRow:
     deal_amocrm_id: int | None = None
     cancellation: tuple[date, int] | None = None
     issues: list[Issue] = field(default_factory=list)  # warnings that came with it
+    #: The row named its policy by ledger key (a re-imported export), not insurer + number.
+    key_given: bool = False
+    #: Only a cancellation of a policy the file does not otherwise list (ledger export).
+    cancel_only: bool = False
+    cells: tuple[Any, ...] = ()  # kept for cancel-only rows, which may still be rejected
 
 
 class RowParser:
@@ -78,6 +83,7 @@ class RowParser:
             "date": partial(v.parse_date, epoch=epoch), "money": v.parse_money,
             "year": partial(v.parse_year, this_year=this_year), "user": self._user,
             "kind": v.parse_kind, "amocrm_id": v.parse_amocrm_id,
+            "operation": v.parse_operation,
         }
         from amo_bridge.imports.fields import BY_NAME
 
@@ -211,7 +217,9 @@ class RowParser:
         if "issuer" in got:
             values["issuer_amocrm_id"] = got["issuer"]
         client = _client(got)
-        if number:
+        if got.get("policy_key"):
+            key = got["policy_key"]
+        elif number:
             key = numbered_key(got.get("insurer"), number)
         else:
             key = fallback_key(product=got["product"], phone=client.phones[0]
@@ -223,7 +231,27 @@ class RowParser:
         return PolicyRow(row=row, key=key, values=values, client=client,
                          keep=frozenset(n for n in KEEPABLE if n in got),
                          deal_amocrm_id=got.get("deal_id"), cancellation=cancellation,
-                         issues=issues)
+                         issues=issues, key_given=bool(got.get("policy_key")))
+
+    def cell(self, name: str, cells: Sequence[Any]) -> Any:
+        column = self.columns.get(name)
+        if column is None or column.index >= len(cells):
+            return None
+        return cells[column.index]
+
+    def quick_key(self, cells: Sequence[Any]) -> str | None:
+        """The policy's key from the ledger key or insurer + number alone (None if neither)."""
+        try:
+            key = v.ident(self.cell("policy_key", cells))
+            if key:
+                return key
+            number = v.ident(self.cell("number", cells))
+            series = v.ident(self.cell("series", cells))
+        except BadValue:
+            return None
+        if number and series and not _compact(number).startswith(_compact(series)):
+            number = f"{series} {number}"
+        return numbered_key(v.text(self.cell("insurer", cells)), number) if number else None
 
 
 def _compact(value: str) -> str:

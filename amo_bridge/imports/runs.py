@@ -45,11 +45,11 @@ def _move(run: ImportRun, status: ImportStatus) -> None:
 
 def create_run(session: Session, *, account_id: int, filename: str, content: bytes,
                kind: str, dry_run: bool, sheet: str | None, mapping: list[str], lang: str,
-               requested_by: int | None) -> ImportRun:
+               requested_by: int | None, now: datetime) -> ImportRun:
     run = ImportRun(account_id=account_id, filename=filename[:255], content=content, kind=kind,
                     dry_run=dry_run, sheet=sheet, mapping=mapping, lang=lang,
                     requested_by_amocrm_id=requested_by, status=ImportStatus.QUEUED,
-                    summary={}, report={})
+                    summary={}, report={}, created_at=now, updated_at=now)
     session.add(run)
     session.flush()
     return run

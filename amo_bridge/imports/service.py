@@ -23,13 +23,14 @@ from amo_bridge.accounts import products_for
 from amo_bridge.clock import Clock, local_today
 from amo_bridge.imports.contacts import ContactResolver
 from amo_bridge.imports.headers import detect_layout, parse_map
+from amo_bridge.imports.ledger_format import LedgerPlan, is_totals, operation_of, plan_ledger
 from amo_bridge.imports.people import UserDirectory
 from amo_bridge.imports.pricing import price_imported
 from amo_bridge.imports.problems import WARNING, ImportFileError, Issue
 from amo_bridge.imports.reading import Sheet, Source, open_sheet
 from amo_bridge.imports.report import ImportResult, RejectedWriter
-from amo_bridge.imports.rows import PolicyRow, RowParser
-from amo_bridge.imports.writer import PolicyWriter
+from amo_bridge.imports.rows import Client, PolicyRow, RowParser
+from amo_bridge.imports.writer import MISSING, PolicyWriter
 from amo_bridge.models import Account, Deal
 
 KINDS = ("ours", "foreign")
@@ -76,13 +77,27 @@ def import_policies(
         raise ImportFileError("import.file.no_account")
     sheet = open_sheet(source, sheet=options.sheet)
     try:
-        return _Run(session, account, sheet, filename, options, clock, after_batch,
-                    rejected_out).run()
+        run = _Run(session, account, sheet, filename, options, clock, after_batch, rejected_out)
+        if "operation" in run.layout.by_field():
+            run.ledger = _plan_ledger(run, source, options.sheet)
+        return run.run()
     finally:
         sheet.close()
 
 
+def _plan_ledger(run: _Run, source: Source, sheet_name: str | None) -> LedgerPlan:
+    """The finance export's first pass (see ledger_format): the file is opened once more."""
+    again = open_sheet(source, sheet=sheet_name)
+    try:
+        body = chain(again.head[run.layout.header_row:], again.rest)
+        return plan_ledger(run.parser, enumerate(body, start=run.layout.header_row + 1))
+    finally:
+        again.close()
+
+
 class _Run:
+    ledger: LedgerPlan | None = None
+
     def __init__(self, session: Session, account: Account, sheet: Sheet, filename: str,
                  options: ImportOptions, clock: Clock, after_batch: AfterBatch | None,
                  rejected_out: TextIO | None) -> None:
@@ -116,6 +131,12 @@ class _Run:
         body = chain(self.sheet.head[self.layout.header_row:], self.sheet.rest)
         return enumerate(body, start=self.layout.header_row + 1)
 
+    def reject(self, number: int, cells: tuple[Any, ...], issues: list[Issue]) -> None:
+        self.result.summary.rejected += 1
+        self.result.issues.extend(issues)
+        if self.rejected is not None:
+            self.rejected.write(number, cells, issues)
+
     def run(self) -> ImportResult:
         summary = self.result.summary
         seen: dict[str, int] = {}
@@ -128,21 +149,10 @@ class _Run:
             summary.empty += blank
             blank = 0
             summary.read += 1
-            parsed, issues = self.parser.parse(number, cells)
-            if parsed is not None and parsed.key in seen:
-                column = self.number_column
-                issues.append(Issue("import.row.duplicate", {"row": seen[parsed.key]},
-                                    row=number, column=column.letter if column else None,
-                                    header=column.header if column else None))
-                parsed = None
+            parsed = self._row(number, cells, seen)
             if parsed is None:
-                summary.rejected += 1
-                self.result.issues.extend(issues)
-                if self.rejected is not None:
-                    self.rejected.write(number, cells, issues)
                 continue
             seen[parsed.key] = number
-            self.result.issues.extend(parsed.issues)
             batch.append(parsed)
             if len(batch) >= self.options.batch_size:
                 self._flush(batch, number)
@@ -155,14 +165,60 @@ class _Run:
         self.result.issues.sort(key=lambda i: (i.row or 0, len(i.column or ""), i.column or ""))
         return self.result
 
+    def _row(self, number: int, cells: tuple[Any, ...], seen: dict[str, int]
+             ) -> PolicyRow | None:
+        """The row to write, or None when it is skipped or rejected (both counted here)."""
+        summary = self.result.summary
+        if is_totals(cells):
+            summary.skipped += 1
+            return None
+        if self.ledger is not None:
+            key = self.parser.quick_key(cells)
+            decision = self.ledger.decide(number, operation_of(self.parser, cells), key)
+            if decision == "skip":
+                summary.skipped += 1
+                return None
+            if decision == "cancel_only" and key is not None:
+                _, on, refund = self.ledger.cancelled[key]
+                return PolicyRow(row=number, key=key, values={}, client=Client(name=""),
+                                 cancellation=(on, refund), key_given=True, cancel_only=True,
+                                 cells=cells)
+        parsed, issues = self.parser.parse(number, cells)
+        if parsed is not None and parsed.key in seen:
+            column = self.number_column
+            issues.append(Issue("import.row.duplicate", {"row": seen[parsed.key]}, row=number,
+                                column=column.letter if column else None,
+                                header=column.header if column else None))
+            parsed = None
+        if parsed is None:
+            self.reject(number, cells, issues)
+            return None
+        if self.ledger is not None and parsed.key in self.ledger.cancelled:
+            _, on, refund = self.ledger.cancelled[parsed.key]
+            parsed.cancellation = (on, refund)
+        self.result.issues.extend(parsed.issues)
+        return parsed
+
     def _flush(self, batch: list[PolicyRow], number: int | None) -> None:
         summary = self.result.summary
         if batch:
-            contacts = self.contacts.resolve([row.client for row in batch])
-            deals = self._deals(batch)
-            outcomes, to_price, warnings = self.writer.write(batch, contacts, deals)
-            for outcome in outcomes:
-                setattr(summary, outcome, getattr(summary, outcome) + 1)
+            planned = self.writer.plan(batch)
+            contacts = [p.stored.contact_id if p.stored is not None else None for p in planned]
+            need = [i for i, p in enumerate(planned) if p.needs_contact]
+            self.contacts.stats.matched.update(
+                p.stored.contact_id for p in planned
+                if not p.needs_contact and p.stored is not None and p.stored.contact_id)
+            resolved = self.contacts.resolve([batch[i].client for i in need])
+            for i, contact_id in zip(need, resolved, strict=True):
+                contacts[i] = contact_id
+            outcomes, to_price, warnings = self.writer.apply(planned, contacts,
+                                                             self._deals(batch))
+            for row, outcome in zip(batch, outcomes, strict=True):
+                if outcome == MISSING:
+                    self.reject(row.row, row.cells, [Issue("import.row.no_such_policy",
+                                                           row=row.row)])
+                else:
+                    setattr(summary, outcome, getattr(summary, outcome) + 1)
             self.result.issues.extend(warnings)
             if to_price:
                 summary.money_lines += price_imported(self.session, to_price, clock=self.clock)

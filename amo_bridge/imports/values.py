@@ -45,7 +45,10 @@ def text(value: object) -> str:
     else:
         raw = str(value)
     raw = _SPACES.sub(" ", raw).strip()
-    # Excel's "keep this as text" apostrophe ('0012345) is not part of the value.
+    # Excel's ways of keeping digits as text: '0012345 and ="0012345" (the latter is also what
+    # our rejected-rows CSV writes). Neither mark is part of the value.
+    if raw.startswith('="') and raw.endswith('"') and len(raw) > 2:
+        return raw[2:-1].replace('""', '"').strip()
     return raw[1:].lstrip() if raw.startswith("'") else raw
 
 

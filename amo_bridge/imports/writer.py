@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from amo_bridge.imports.keys import numbered_key
+from amo_bridge.imports.keys import insurer_slug, number_slug, numbered_key
 from amo_bridge.imports.problems import WARNING, Issue
 from amo_bridge.imports.rows import PolicyRow
 from amo_bridge.models import MoneyLine, Policy, PolicySource
@@ -30,6 +30,7 @@ _COMPARED = ("kind", "product_code", "insurer", "number", "premium", "commission
              "deductible", "terms", "seller_amocrm_id", "issuer_amocrm_id")
 _DEFAULTS: dict[str, Any] = {name: None for name in _COMPARED}
 _DEFAULTS.update(premium=0, income=0, seller_share=0, issuer_share=0)
+_SPELLINGS = {"insurer": insurer_slug, "number": number_slug}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +117,8 @@ class PolicyWriter:
             if item.protected:
                 outcomes.append(UNCHANGED)
                 if not row.key_given:
-                    source = stored.source if stored is not None else \
-                        self._from_elsewhere()[row.key][1]
-                    warnings.append(Issue("import.row.from_deal", {"source": source},
-                                          row=row.row, severity=WARNING))
+                    warnings.append(Issue("import.row.from_deal", row=row.row,
+                                          severity=WARNING))
                 continue
             if stored is None:
                 if row.cancel_only:
@@ -195,7 +194,13 @@ def _changes(row: PolicyRow, stored: Any, links: dict[str, Any]) -> tuple[dict[s
     """The columns to write, and whether the row cancels the policy differently."""
     changes: dict[str, Any] = {}
     for name, value in row.values.items():
-        if name == "insured_object":
+        if name in _SPELLINGS:
+            # «СПАО "Ингосстрах"» for «Ингосстрах», «XXX 12345678» for «ХХХ 0012345678»: the
+            # same identity spelled another way is not a change (no churn between files).
+            if getattr(stored, name) is None or \
+                    _SPELLINGS[name](getattr(stored, name)) != _SPELLINGS[name](value):
+                changes[name] = value
+        elif name == "insured_object":
             merged = {**(stored.insured_object or {}), **value}
             if merged != (stored.insured_object or {}):
                 changes[name] = merged

@@ -54,3 +54,6 @@ from amo_bridge.models.imports import (  # noqa: E402 - issue 6 (imports)
 )
 
 __all__ += ["ContactPushStatus", "ImportContact", "ImportRun", "ImportStatus"]
+from amo_bridge.models.renewals import FollowupStatus, RenewalFollowup  # noqa: E402 - issue 5
+
+__all__ += ["FollowupStatus", "RenewalFollowup"]

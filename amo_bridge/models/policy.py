@@ -84,6 +84,7 @@ class RenewalStatus(enum.StrEnum):
     RENEWED = "renewed"  # the renewal deal was won
     NOT_RENEWED = "not_renewed"  # the renewal deal was lost
     CANCELLED = "cancelled"  # the policy was cancelled before the renewal was worked
+    FAILED = "failed"  # amoCRM refused the lead (validation): an admin fixes and retries
 
 
 class Renewal(AccountScoped, Timestamps, Base):

@@ -20,24 +20,17 @@ from amo_bridge.connections import (
     client_for_account,
     refresh_stale_tokens,
 )
-from amo_bridge.db import Base, Database
+from amo_bridge.db import Database
 from amo_bridge.models import Account, AccountStatus, OAuthToken, OutboundWrite
 from amo_bridge.settings import Settings
 from tests.amocrm.conftest import NOW
 from tests.amocrm.scripted_server import Reply, ScriptedServer, Seen
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tokens.sqlite3'}"
-    else:
-        url = request.getfixturevalue("pg_database_url")
-    db = Database(url)
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
+@pytest.fixture
+def database(migrated_url: str) -> Iterator[Database]:
+    db = Database(migrated_url)
     yield db
-    Base.metadata.drop_all(db.engine)
     db.dispose()
 
 

@@ -160,3 +160,16 @@ def test_verify_disable_hook() -> None:
     assert not verify_disable_hook("secret", client_uuid="uuid-1", account_id=43, signature=good)
     assert not verify_disable_hook("other", client_uuid="uuid-1", account_id=42, signature=good)
     assert not verify_disable_hook("secret", client_uuid="uuid-1", account_id=42, signature="")
+
+
+def test_lost_token_answer_is_retryable_and_keeps_the_pair(server: ScriptedServer,
+                                                           clock: FrozenClock) -> None:
+    from amo_bridge.amocrm.errors import Unavailable
+
+    server.route("POST", TOKEN_PATH, Reply(drop=True))
+    store = MemoryTokenStore(fresh_pair())
+    clock.advance(days=2)
+    with pytest.raises(Unavailable) as info:
+        manager(server, store, clock).current()
+    assert info.value.retryable
+    assert store.pair == fresh_pair() and store.disconnected is None

@@ -1,7 +1,6 @@
 """Fixtures for the contract tests: the simulator over real HTTP on loopback.
 
-Tables are created with ``Base.metadata.create_all`` here for now (switch to the lead's
-migrated fixtures later: only ``database`` below needs to change).
+Databases come from the suite's ``migrated_url`` fixture: both backends, real migrations.
 """
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +19,6 @@ from amo_bridge.amocrm.oauth import exchange_code
 from amo_bridge.amocrm.ratelimit import RateLimiter
 from amo_bridge.amocrm.transport import AccountAlert, RetryPolicy
 from amo_bridge.amocrm.writes import MemoryRecorder
-from amo_bridge.db import Base, Database
 from amo_bridge.simulator.app import create_app
 from amo_bridge.simulator.config import SimulatorConfig
 from amo_bridge.simulator.server import RunningServer, run_in_thread
@@ -80,20 +77,10 @@ def kit(kit_factory: Callable[..., ClientKit]) -> ClientKit:
 # --- databases for the refresh race ---------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'contract.sqlite3'}"
-    else:
-        url = request.getfixturevalue("pg_database_url")
-    db = Database(url)
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
-    db.dispose()
-    yield url
-    db = Database(url)
-    Base.metadata.drop_all(db.engine)
-    db.dispose()
+@pytest.fixture
+def database_url(migrated_url: str) -> str:
+    """Both backends, migrated with the real migrations (tests/conftest.py)."""
+    return migrated_url
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import requests
 
 from sms import gateway as port
 from sms.callbacks import build_request
@@ -31,11 +30,18 @@ AERO = json.loads((FIXTURES / "smsaero.json").read_text())
 SMS = OutgoingSms(reference=4217, phone="+79991234567", text="Анна Петровна, ваш полис…")
 
 
-@pytest.fixture
-def server():
+@pytest.fixture(scope="module")
+def _server():
     srv = ProviderServer()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def server(_server: ProviderServer) -> ProviderServer:
+    _server.replies.clear()
+    _server.seen.clear()
+    return _server
 
 
 def smsru(server: ProviderServer) -> SmsRuGateway:
@@ -249,8 +255,6 @@ def test_dropped_connection_after_sending_is_an_unknown_outcome(server):
 
 
 def test_refused_connection_is_retryable_nothing_was_sent():
-    with requests.Session() as probe:
-        probe.close()
     gateway = SmsRuGateway(api_id="KEY", base_url="http://127.0.0.1:9", timeout=0.5)
     with pytest.raises(port.RetryableError):
         gateway.send(SMS)
