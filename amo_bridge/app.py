@@ -63,6 +63,8 @@ def create_app(
     from amo_bridge.web import imports_api  # issue 6: upload, progress, result of imports
 
     app.register_blueprint(imports_api.bp)
+    app.register_blueprint(__import__("amo_bridge.web.widget_api", fromlist=["bp"]).bp)  # issue 9
+    app.register_blueprint(__import__("amo_bridge.web.renewals_api", fromlist=["bp"]).bp)  # issue 5
 
     if start_background and runtime.queue.mode == "thread":
         _start_embedded_background(runtime)

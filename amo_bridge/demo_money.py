@@ -41,8 +41,9 @@ def _database(ctx: Any):
 def _period(session, account: Account, clock) -> Period:
     """From the first month with money to the last (or this month when there is none)."""
     first, last = session.execute(
-        select(func.min(MoneyLine.month), func.max(MoneyLine.month))
-        .where(MoneyLine.account_id == account.id)
+        select(func.min(MoneyLine.month), func.max(MoneyLine.month)).where(
+            MoneyLine.account_id == account.id
+        )
     ).one()
     if first is None:
         today = local_today(clock, account.timezone)
@@ -54,49 +55,76 @@ def step_money(ctx: Any) -> None:
     db, clock = _database(ctx)
     with db.session() as session:
         account_id = ctx.facts.get("account_id")
-        account = (session.get(Account, account_id) if account_id
-                   else session.scalar(select(Account).order_by(Account.id)))
+        account = (
+            session.get(Account, account_id)
+            if account_id
+            else session.scalar(select(Account).order_by(Account.id))
+        )
         if account is None:
             ctx.say("No amoCRM account is connected yet, so there is no money to report.")
             return
         flt = ReportFilter(period=_period(session, account, clock))
         plan = plan_vs_fact(session, account.id, flt)
         pay = payroll(session, account.id, flt)
-        due = retention(session, account.id, ReportFilter(period=Period(
-            local_today(clock, account.timezone).replace(day=1),
-            date(local_today(clock, account.timezone).year + 1, 1, 1))))
+        due = retention(
+            session,
+            account.id,
+            ReportFilter(
+                period=Period(
+                    local_today(clock, account.timezone).replace(day=1),
+                    date(local_today(clock, account.timezone).year + 1, 1, 1),
+                )
+            ),
+        )
     total = plan.total
-    ctx.say(f"Plan vs fact for {flt.period.label()} (account {account.subdomain}): "
-            f"{total.policies} policies, premium {roubles(total.premium)}, "
-            f"broker income {roubles(total.income)}"
-            + (f", {total.income_pct} % of the income plan." if total.income_pct else "."))
+    ctx.say(
+        f"Plan vs fact for {flt.period.label()} (account {account.subdomain}): "
+        f"{total.policies} policies, premium {roubles(total.premium)}, "
+        f"broker income {roubles(total.income)}"
+        + (f", {total.income_pct} % of the income plan." if total.income_pct else ".")
+    )
     for row in plan.rows[:5]:
-        ctx.say(f"  {row.month:%Y-%m} {row.manager_name or 'no seller'}: {row.policies} "
-                f"policies, income {roubles(row.income)}, plan {roubles(row.plan_income)}")
-    ctx.say(f"Payroll for the period: sellers {roubles(pay.total.seller_share)}, issuers "
-            f"{roubles(pay.total.issuer_share)}.")
-    ctx.say(f"Renewals due until the end of the year: {due.total.due}, renewed "
-            f"{due.total.renewed}, pending {due.total.pending}.")
+        ctx.say(
+            f"  {row.month:%Y-%m} {row.manager_name or 'no seller'}: {row.policies} "
+            f"policies, income {roubles(row.income)}, plan {roubles(row.plan_income)}"
+        )
+    ctx.say(
+        f"Payroll for the period: sellers {roubles(pay.total.seller_share)}, issuers "
+        f"{roubles(pay.total.issuer_share)}."
+    )
+    ctx.say(
+        f"Renewals due until the end of the year: {due.total.due}, renewed "
+        f"{due.total.renewed}, pending {due.total.pending}."
+    )
 
     requester = service.Requester(channel="demo")
     exports_dir = ctx.settings.instance_path / "exports"
     with db.session() as session:
-        record = service.request_export(session, account_id=account.id, requester=requester,
-                                        kind="ledger", flt=flt, lang="ru", clock=clock)
+        record = service.request_export(
+            session,
+            account_id=account.id,
+            requester=requester,
+            kind="ledger",
+            flt=flt,
+            lang="ru",
+            clock=clock,
+        )
         service.start_export(session, record.id, clock=clock)
         record_id = record.id
     with db.session() as session:
-        record = service.complete_export(session, record_id, exports_dir=exports_dir,
-                                         clock=clock)
+        record = service.complete_export(session, record_id, exports_dir=exports_dir, clock=clock)
         path = service.export_file(record, exports_dir)
         rows, name = record.rows, record.file_name
     ctx.facts["money_export"] = str(path)
     ctx.say(f"Wrote the finance export «{name}» ({rows} rows: ledger, payroll, plan vs fact,")
     ctx.say(f"retention; Russian headers) to {path}")
     if ctx.bridge is not None and ctx.app is not None:
-        token = sign_download(ctx.app.config["SECRET_KEY"], export_id=record_id,
-                              account_id=account.id, clock=clock)
+        token = sign_download(
+            ctx.app.config["SECRET_KEY"], export_id=record_id, account_id=account.id, clock=clock
+        )
         url = f"{ctx.bridge.url}/widget/api/exports/{record_id}/download?token={token}"
         answer = ctx.http.get(url, timeout=30)
-        ctx.say(f"Its signed download link (valid 5 minutes) answers {answer.status_code} with "
-                f"{len(answer.content)} bytes; every request and download is in the audit log.")
+        ctx.say(
+            f"Its signed download link (valid 5 minutes) answers {answer.status_code} with "
+            f"{len(answer.content)} bytes; every request and download is in the audit log."
+        )

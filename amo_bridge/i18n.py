@@ -394,3 +394,78 @@ MESSAGES.update({
         "en": "The running bridge (amo-bridge serve) creates the new clients in amoCRM within "
               "minutes."},
 })
+
+# --- Renewals (issue 5): settings, assignee rules, foreign policies -------------------------
+MESSAGES.update({
+    "renewals.not_found": {"ru": "Не найдено: {what}.", "en": "Not found: {what}."},
+    "renewals.product.unknown": {"ru": "Неизвестный вид страхования «{product}».",
+                                 "en": "Unknown product “{product}”."},
+    "renewals.user.unknown": {
+        "ru": "Пользователь amoCRM {user} не известен amo-bridge (обновите список пользователей).",
+        "en": "amoCRM user {user} is not known to amo-bridge (refresh the user list)."},
+    "renewals.user.self_backup": {"ru": "Сотрудник не может замещать сам себя.",
+                                  "en": "A user cannot be their own backup."},
+    "renewals.rule.fixed_user": {"ru": "Для правила «конкретный сотрудник» укажите сотрудника.",
+                                 "en": "A fixed rule needs a user."},
+    "renewals.rule.pool": {"ru": "Для очереди и «наименее загруженного» укажите сотрудников.",
+                           "en": "Round-robin and least-loaded rules need a pool of users."},
+    "renewals.policy.dates": {"ru": "Дата окончания полиса раньше даты начала.",
+                              "en": "The policy ends before it starts."},
+    "renewals.policy.duplicate": {
+        "ru": "Полис № {number} этой компании уже внесён.",
+        "en": "Policy No. {number} of this insurer is already entered."},
+    "renewals.policy.not_foreign": {
+        "ru": "Это полис, оформленный нами: он меняется в сделке, а не в разделе чужих полисов.",
+        "en": "This is one of our policies: it is edited in its deal, not among foreign ones."},
+    "renewals.policy.has_renewal": {
+        "ru": "По полису уже создана сделка пролонгации в amoCRM: закройте её там.",
+        "en": "A renewal deal already exists in amoCRM for this policy: close it there."},
+    "renewals.own_only": {
+        "ru": "Менеджер может менять только внесённые им чужие полисы.",
+        "en": "A manager may change only the foreign policies they entered."},
+    "renewals.template.empty": {"ru": "Шаблон пуст.", "en": "The template is empty."},
+    "renewals.template.too_long": {"ru": "Шаблон длиннее {limit} символов.",
+                                   "en": "The template is longer than {limit} characters."},
+    "renewals.template.syntax": {"ru": "Ошибка в шаблоне (строка {line}): {detail}",
+                                 "en": "Template error (line {line}): {detail}"},
+    "renewals.template.forbidden": {"ru": "Строка {line}: «{name}» в шаблоне недоступно.",
+                                    "en": "Line {line}: “{name}” is not allowed in a template."},
+    "renewals.template.unknown": {
+        "ru": "Неизвестная переменная «{name}» в строке {line}. Доступны: {known}.",
+        "en": "Unknown variable “{name}” on line {line}. Available: {known}."},
+    "renewals.kind.ours": {"ru": "наш", "en": "ours"},
+    "renewals.kind.foreign": {"ru": "чужой", "en": "foreign"},
+})
+
+# --- The widget (issue 9): the deal card's policy panel, settings, inbox --------------------
+MESSAGES.update({
+    "policy_lines.product": {"ru": "Неизвестный продукт «{product}».",
+                             "en": "Unknown product “{product}”."},
+    "policy_lines.premium": {"ru": "Премия не может быть отрицательной.",
+                             "en": "The premium cannot be negative."},
+    "policy_lines.dates": {"ru": "Дата окончания полиса раньше даты начала.",
+                           "en": "The policy ends before it starts."},
+    "policy_lines.object": {"ru": "Неизвестные поля объекта страхования: {keys}.",
+                            "en": "Unknown insured object fields: {keys}."},
+    "policy_lines.user": {"ru": "Сотрудник {user} не найден среди пользователей amoCRM.",
+                          "en": "User {user} is not one of the amoCRM users."},
+    "policy_lines.not_found": {"ru": "Строка полиса {id} не найдена в этой сделке.",
+                               "en": "Policy line {id} is not in this deal."},
+    "policy_lines.last_mapped": {
+        "ru": "Это последняя строка выигранной сделки, а в полях сделки указан продукт "
+              "«{product}»: без строки он снова попадёт в учёт. Исправьте строку или очистите "
+              "поля сделки в amoCRM.",
+        "en": "This is the last line of a won deal whose fields name the product “{product}”: "
+              "without a line it would be booked again. Correct the line, or clear the deal's "
+              "fields in amoCRM."},
+    "widget.not_found": {"ru": "Не найдено: {what}.", "en": "Not found: {what}."},
+    "widget.amocrm_unavailable": {
+        "ru": "amoCRM сейчас не отвечает ({reason}). Попробуйте через минуту.",
+        "en": "amoCRM does not answer right now ({reason}). Try again in a minute."},
+    "widget.inbox.not_rejected": {
+        "ru": "Событие №{id} не отклонено — повторять нечего.",
+        "en": "Event #{id} was not rejected: there is nothing to retry."},
+    "widget.harness.disabled": {
+        "ru": "Стенд виджета доступен только в режиме разработки.",
+        "en": "The widget harness is available in development only."},
+})

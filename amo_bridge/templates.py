@@ -144,6 +144,8 @@ def validate(source: str) -> None:
 def _check_node(node: nodes.Node) -> None:
     line = getattr(node, "lineno", None)
     if isinstance(node, nodes.Getattr | nodes.Getitem):
+        while isinstance(node.node, nodes.Getattr | nodes.Getitem):  # name the first step
+            node = node.node
         raise TemplateProblem("template.forbidden", line=line, name=_describe(node))
     if not isinstance(node, _ALLOWED_NODES):
         raise TemplateProblem("template.forbidden", line=line, name=type(node).__name__)

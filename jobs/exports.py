@@ -14,10 +14,16 @@ from amo_bridge.models import ExportRecord, ExportStatus
 from jobs import sweeper
 from jobs.runtime import get_runtime
 
-sweeper.register(sweeper.Sweepable(
-    name="export_record", model=ExportRecord,
-    states=(ExportStatus.QUEUED, ExportStatus.RUNNING), job="jobs.exports.run_export",
-))
+RUN_EXPORT = "jobs.exports.run_export"
+
+sweeper.register(
+    sweeper.Sweepable(
+        name="export_record",
+        model=ExportRecord,
+        states=(ExportStatus.QUEUED, ExportStatus.RUNNING),
+        job=RUN_EXPORT,
+    )
+)
 
 
 def exports_dir() -> Path:
@@ -32,14 +38,16 @@ def run_export(export_id: int) -> int | None:
             return None
     try:
         with runtime.session() as session:
-            record = service.complete_export(session, export_id, exports_dir=exports_dir(),
-                                             clock=runtime.clock)
+            record = service.complete_export(
+                session, export_id, exports_dir=exports_dir(), clock=runtime.clock
+            )
             return record.rows
     except Exception as exc:
         # Recorded for the widget, then re-raised so the queue's retry policy sees it.
         with runtime.session() as session:
-            service.fail_export(session, export_id, error=f"{type(exc).__name__}: {exc}",
-                                clock=runtime.clock)
+            service.fail_export(
+                session, export_id, error=f"{type(exc).__name__}: {exc}", clock=runtime.clock
+            )
         raise
 
 

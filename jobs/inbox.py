@@ -39,26 +39,26 @@ log = logging.getLogger(__name__)
 BATCH = 500
 #: Modules whose import registers reactions (``@reacts_to``). Each capability appends its own.
 REACTION_MODULES: list[str] = ["jobs.sms"]
+REACTION_MODULES.append("jobs.renewals")  # issue 5: outcomes, client binding, follow-ups
+REACTION_MODULES.append("amo_bridge.ledger.money_stage")  # issue 8: cancelled stage
+REACTION_MODULES.append("jobs.policy_lines")  # issue 9: the deal panel's lines booked when won
 
 register(Sweepable("inbox", InboxEvent, (InboxStatus.PENDING, InboxStatus.PROCESSING),
-                   "jobs.inbox.process_inbox"))
+                   "jobs.inbox.resume_inbox"))
 
 
-def process_inbox(inbox_id: int) -> str:
+def resume_inbox(inbox_id: int) -> str:
+    """The sweeper's entry: this row looked stuck, so its claim is no longer taken to be live."""
+    return process_inbox(inbox_id, takeover=True)
+
+
+def process_inbox(inbox_id: int, *, takeover: bool = False) -> str:
     runtime = get_runtime()
-    with runtime.session() as session:
-        row = session.get(InboxEvent, inbox_id)
-        if row is None or row.status not in (InboxStatus.PENDING, InboxStatus.PROCESSING):
-            return "nothing to do"
-        if row.pending_reactions:
-            resume = True
-        else:
-            resume = False
+    claimed, resume = _claim(runtime, inbox_id, takeover=takeover)
+    if not claimed:
+        return "nothing to do"
     if resume:
         return _run_reactions(runtime, inbox_id)
-    claimed = _claim(runtime, inbox_id)
-    if not claimed:
-        return "claimed elsewhere"
     try:
         _mirror_rows(runtime, claimed)
     except RateLimited as exc:
@@ -69,33 +69,51 @@ def process_inbox(inbox_id: int) -> str:
         if not exc.retryable:
             return f"failed: {exc}"
         raise
+    except Exception as exc:
+        # A lost race (unique key, deadlock) or a database hiccup: hand the claim back, or the
+        # retry would find the rows claimed and leave them to the sweeper.
+        _release(runtime, claimed, f"{type(exc).__name__}: {exc}")
+        raise
     return _run_reactions(runtime, claimed[0])
 
 
-def _claim(runtime: Runtime, inbox_id: int) -> list[int]:
-    """Mark this row and other pending rows of its account as processing; returns their ids."""
+def _claim(runtime: Runtime, inbox_id: int, *, takeover: bool) -> tuple[list[int], bool]:
+    """Claim this row and other pending rows of its account; returns their ids and whether
+    only the row's leftover reactions are to run.
+
+    A row already claimed (``processing``) belongs to the job that claimed it — a wake-up for a
+    row in another job's batch does nothing; only the sweeper's entry (``takeover``, once the row
+    is stale) takes a claim over. The row lock (PostgreSQL; SQLite serialises writers anyway)
+    makes the check and the claim one step, so two wake-ups of a row never both run it.
+    """
     with runtime.session() as session:
-        row = session.get(InboxEvent, inbox_id)
-        if row is None or row.status not in (InboxStatus.PENDING, InboxStatus.PROCESSING):
-            return []
+        row = session.get(InboxEvent, inbox_id, with_for_update=True)
+        claimable = (InboxStatus.PENDING, InboxStatus.PROCESSING) if takeover else (
+            InboxStatus.PENDING,)
+        if row is None or row.status not in claimable:
+            return [], False
+        now = runtime.clock.now()
+        if row.pending_reactions:
+            row.status, row.updated_at = InboxStatus.PROCESSING, now
+            return [inbox_id], True
         query = (
             select(InboxEvent.id)
             .where(InboxEvent.account_id == row.account_id,
-                   InboxEvent.status == InboxStatus.PENDING, InboxEvent.id != inbox_id)
+                   InboxEvent.status == InboxStatus.PENDING, InboxEvent.id != inbox_id,
+                   InboxEvent.pending_reactions.is_(None))  # leftover reactions: own wake-up
             .order_by(InboxEvent.id)
             .limit(BATCH - 1)
         )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = [inbox_id, *session.scalars(query)]
-        now = runtime.clock.now()
         session.execute(
             update(InboxEvent).where(InboxEvent.id.in_(ids))
             .values(status=InboxStatus.PROCESSING, updated_at=now,
                     attempts=InboxEvent.attempts + 1),
             execution_options={"synchronize_session": False},
         )
-        return ids
+        return ids, False
 
 
 def _release(runtime: Runtime, ids: list[int], reason: str) -> None:
@@ -180,6 +198,7 @@ def _run_reactions(runtime: Runtime, inbox_id: int) -> str:
         if failures:
             row.pending_reactions = pending
             row.reason = f"{failures} reaction(s) failed; will retry"
+            row.status = InboxStatus.PENDING  # released: the retry claims what is left
         else:
             row.pending_reactions = None
             if row.status == InboxStatus.PROCESSING:

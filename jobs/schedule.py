@@ -30,4 +30,7 @@ PERIODIC: list[Periodic] = [
     Periodic("jobs.sms.poll_statuses", interval_seconds=300),
     Periodic("jobs.sms.flush_notes", interval_seconds=30),
     Periodic("jobs.sms.reminder_scan", cron="7 * * * *"),
+    # Issue 5: the daily renewal scan (06:20 Moscow) and drift of pending renewals.
+    Periodic("jobs.renewals.scan_all", cron="20 3 * * *"),
+    Periodic("jobs.renewals.follow_all", cron="*/30 * * * *"),
 ]

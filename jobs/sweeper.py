@@ -76,3 +76,4 @@ def sweep() -> dict[str, int]:
         log.info("sweeper re-enqueued %d %s rows", len(ids), item.name)
     return swept
 WORK_MODULES.append("jobs.imports")  # issue 6: import runs and clients to create in amoCRM
+WORK_MODULES.append("jobs.renewals")  # issue 5: renewal reservations and lost-deal follow-ups

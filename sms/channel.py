@@ -23,8 +23,12 @@ PROBE_INTERVAL = timedelta(minutes=30)
 
 
 def get_channel(session: Session, account_id: int, gateway: str) -> SmsChannel | None:
-    return session.scalar(select(SmsChannel).where(SmsChannel.account_id == account_id,
-                                                   SmsChannel.gateway == gateway))
+    """The channel row (cached for the unit of work: a send asks up to three times)."""
+    cache = session.info.setdefault("sms.channels", {})
+    if (account_id, gateway) not in cache:
+        cache[(account_id, gateway)] = session.scalar(select(SmsChannel).where(
+            SmsChannel.account_id == account_id, SmsChannel.gateway == gateway))
+    return cache[(account_id, gateway)]
 
 
 def usable(session: Session, account_id: int, gateway: str, now: datetime) -> bool:
@@ -47,6 +51,7 @@ def pause(session: Session, account_id: int, gateway: str, reason: str, now: dat
     if row is None:
         row = SmsChannel(account_id=account_id, gateway=gateway)
         session.add(row)
+        session.info["sms.channels"][(account_id, gateway)] = row
     was_active = row.status != ChannelStatus.PAUSED
     row.status, row.reason, row.probe_at = ChannelStatus.PAUSED, reason, now + PROBE_INTERVAL
     if was_active:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amo_bridge.accounts import default_section, get_section
-from amo_bridge.models import Account
+from amo_bridge.accounts import default_section, get_section, products_for
+from amo_bridge.models import Account, AccountSetting
+from amo_bridge.products import ProductDictionary
 from sms.quiet import parse_clock
 
 
@@ -58,15 +60,47 @@ class SmsConfig:
     verification_max_per_hour: int
 
 
+_SECTIONS = ("sms", "sms_rules", "reminders", "products")
+#: Built configurations by (account, its name and timezone, section versions): a unit of work
+#: pays one small query to learn that nothing changed instead of rebuilding from JSON.
+_BUILT: dict[tuple, tuple[SmsConfig, ProductDictionary]] = {}
+
+
+def _versions(session: Session, account: Account) -> tuple:
+    rows = session.execute(select(AccountSetting.section, AccountSetting.version).where(
+        AccountSetting.account_id == account.id, AccountSetting.section.in_(_SECTIONS)))
+    return (account.id, account.name, account.timezone, tuple(sorted(rows)))
+
+
 def load_config(session: Session, account: Account) -> SmsConfig:
-    """The account's SMS configuration (cached on the session for its unit of work)."""
+    """The account's SMS configuration (cached per unit of work and per settings version)."""
+    return _load(session, account)[0]
+
+
+def load_products(session: Session, account: Account) -> ProductDictionary:
+    return _load(session, account)[1]
+
+
+def _load(session: Session, account: Account) -> tuple[SmsConfig, ProductDictionary]:
     cache = session.info.setdefault("sms.config", {})
     if account.id in cache:
         return cache[account.id]
+    key = _versions(session, account)
+    built = _BUILT.get(key)
+    if built is None:
+        built = (_build(session, account), products_for(session, account.id))
+        if len(_BUILT) > 256:
+            _BUILT.clear()
+        _BUILT[key] = built
+    cache[account.id] = built
+    return built
+
+
+def _build(session: Session, account: Account) -> SmsConfig:
     sms = section(session, account.id, "sms")
     rules = section(session, account.id, "sms_rules")
     reminders = section(session, account.id, "reminders")
-    config = SmsConfig(
+    return SmsConfig(
         account_id=account.id,
         account_name=account.name,
         timezone=account.timezone,
@@ -99,5 +133,3 @@ def load_config(session: Session, account: Account) -> SmsConfig:
         verification_resend=timedelta(seconds=int(rules.get("verification_resend_seconds", 60))),
         verification_max_per_hour=int(rules.get("verification_max_per_hour", 5)),
     )
-    cache[account.id] = config
-    return config

@@ -25,16 +25,12 @@ def client_values(contact: Contact) -> dict[str, object | None]:
     first = (contact.first_name or "").strip()
     middle = (contact.middle_name or "").strip()
     words = (contact.name or "").split()
-    if not first and words:
-        patronymic_at = next((i for i, w in enumerate(words) if i and _PATRONYMIC.search(w)),
-                             None)
-        if patronymic_at is not None:
-            first, middle = words[patronymic_at - 1], words[patronymic_at]
-        else:
-            first = words[0]  # amoCRM shows "Имя Фамилия" by default
-    elif first and not middle:
-        tail = [w for w in words if w != first]
-        middle = next((w for w in tail if _PATRONYMIC.search(w)), "")
+    patronymic_at = next((i for i, w in enumerate(words) if i and _PATRONYMIC.search(w)), None)
+    if not middle and patronymic_at is not None:
+        # «Фамилия Имя Отчество» in one field (amoCRM's split fields are then often wrong)
+        first, middle = words[patronymic_at - 1], words[patronymic_at]
+    elif not first and words:
+        first = words[0]  # amoCRM shows "Имя Фамилия" by default
     io = " ".join(part for part in (first, middle) if part)
     full = (contact.name or " ".join(p for p in (contact.last_name, first, middle) if p)).strip()
     return {"client_io": io or None, "client_first_name": first or None,

@@ -18,14 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from amo_bridge.accounts import products_for
 from amo_bridge.clock import Clock, local_today
 from amo_bridge.i18n import t
 from amo_bridge.models import Account, Contact, ContactPhone, Policy, SmsMessage, SmsStatus
 from amo_bridge.phones import InvalidPhone, parse_phone
 from amo_bridge.templates import VARIABLES, MissingValues, render
 from sms.channel import suppression
-from sms.config import SmsConfig, load_config
+from sms.config import SmsConfig, load_config, load_products
 from sms.context import (
     client_values,
     company_values,
@@ -127,8 +126,8 @@ def _render(session: Session, draft: Draft, message: SmsMessage, template: Templ
         message.manager_amocrm_id = manager.amocrm_id
     values: dict[str, object | None] = {
         **client_values(contact), **company_values(config), **manager_values(manager),
-        **policy_values(policy, products=products_for(session, draft.account_id),
-                        config=config, today=today),
+        **policy_values(policy, config=config, today=today, products=load_products(
+            session, session.get(Account, draft.account_id))),
         **draft.values,
     }
     try:

@@ -36,15 +36,30 @@ def ledger_rows(
     base_url = account.base_url if account else ""
     names = user_names(session, account_id)
     products = product_names(session, account_id, lang)
-    operations = {kind: labels["en" if lang == "en" else "ru"]
-                  for kind, labels in OPERATIONS.items()}
+    operations = {
+        kind: labels["en" if lang == "en" else "ru"] for kind, labels in OPERATIONS.items()
+    }
     line = MoneyLine
     statement = (
         select(
-            line.kind, line.booked_on, line.sold_on, Contact.name, line.product_code,
-            line.insurer, Policy.number, line.premium, line.commission_pct, line.income,
-            Policy.starts_on, Policy.ends_on, line.seller_amocrm_id, line.issuer_amocrm_id,
-            line.seller_share, line.issuer_share, Deal.amocrm_id, Policy.external_key,
+            line.kind,
+            line.booked_on,
+            line.sold_on,
+            Contact.name,
+            line.product_code,
+            line.insurer,
+            Policy.number,
+            line.premium,
+            line.commission_pct,
+            line.income,
+            Policy.starts_on,
+            Policy.ends_on,
+            line.seller_amocrm_id,
+            line.issuer_amocrm_id,
+            line.seller_share,
+            line.issuer_share,
+            Deal.amocrm_id,
+            Policy.external_key,
         )
         .join(Policy, Policy.id == line.policy_id)
         .outerjoin(Contact, Contact.id == Policy.contact_id)
@@ -54,15 +69,47 @@ def ledger_rows(
         .execution_options(yield_per=chunk)
     )
     if flt.manager is not None:
-        statement = statement.where(or_(line.seller_amocrm_id == flt.manager,
-                                        line.issuer_amocrm_id == flt.manager))
-    for (kind, booked_on, sold_on, client, product, insurer, number, premium, pct, income,
-         starts_on, ends_on, seller, issuer, seller_share, issuer_share, deal_id,
-         key) in session.execute(statement):
+        statement = statement.where(
+            or_(line.seller_amocrm_id == flt.manager, line.issuer_amocrm_id == flt.manager)
+        )
+    for (
+        kind,
+        booked_on,
+        sold_on,
+        client,
+        product,
+        insurer,
+        number,
+        premium,
+        pct,
+        income,
+        starts_on,
+        ends_on,
+        seller,
+        issuer,
+        seller_share,
+        issuer_share,
+        deal_id,
+        key,
+    ) in session.execute(statement):
         yield (
-            operations.get(kind, kind), booked_on, sold_on, client, products.get(product, product),
-            insurer, number, premium, pct, income, starts_on, ends_on,
+            operations.get(kind, kind),
+            booked_on,
+            sold_on,
+            client,
+            products.get(product, product),
+            insurer,
+            number,
+            premium,
+            pct,
+            income,
+            starts_on,
+            ends_on,
             names.get(seller, f"#{seller}") if seller is not None else None,
             names.get(issuer, f"#{issuer}") if issuer is not None else None,
-            seller_share, issuer_share, deal_id, deal_url(base_url, deal_id), key,
+            seller_share,
+            issuer_share,
+            deal_id,
+            deal_url(base_url, deal_id),
+            key,
         )

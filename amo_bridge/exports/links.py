@@ -34,8 +34,9 @@ def sign_download(secret: str, *, export_id: int, account_id: int, clock: Clock)
     return _serializer(secret, clock).dumps({"e": export_id, "a": account_id})
 
 
-def read_download(secret: str, token: str, *, clock: Clock, max_age: int = LINK_SECONDS
-                  ) -> tuple[int, int]:
+def read_download(
+    secret: str, token: str, *, clock: Clock, max_age: int = LINK_SECONDS
+) -> tuple[int, int]:
     """``(export_id, account_id)`` from a token, or :class:`LinkError`."""
     try:
         payload = _serializer(secret, clock).loads(token, max_age=max_age)

@@ -45,26 +45,50 @@ class Requester:
 
 
 def filter_to_json(flt: ReportFilter, lang: str) -> dict[str, Any]:
-    return {"from": flt.period.start.isoformat(), "to": flt.period.last_day.isoformat(),
-            "manager": flt.manager, "product": flt.product, "insurer": flt.insurer,
-            "lang": lang}
+    return {
+        "from": flt.period.start.isoformat(),
+        "to": flt.period.last_day.isoformat(),
+        "manager": flt.manager,
+        "product": flt.product,
+        "insurer": flt.insurer,
+        "lang": lang,
+    }
 
 
 def filter_from_json(data: dict[str, Any]) -> tuple[ReportFilter, str]:
     period = Period.parse(f"{data['from']}..{data['to']}")
-    flt = ReportFilter(period=period, manager=data.get("manager"),
-                       product=data.get("product"), insurer=data.get("insurer"))
+    flt = ReportFilter(
+        period=period,
+        manager=data.get("manager"),
+        product=data.get("product"),
+        insurer=data.get("insurer"),
+    )
     return flt, data.get("lang") or "ru"
 
 
-def _audit(session: Session, record: ExportRecord, action: str, at: datetime,
-           actor: int | None, **details: Any) -> None:
-    session.add(AuditLog(
-        account_id=record.account_id, at=at, actor_amocrm_id=actor, action=action,
-        target=f"export:{record.id}",
-        details={"kind": record.kind, "channel": record.channel, "filters": record.filters,
-                 **details},
-    ))
+def _audit(
+    session: Session,
+    record: ExportRecord,
+    action: str,
+    at: datetime,
+    actor: int | None,
+    **details: Any,
+) -> None:
+    session.add(
+        AuditLog(
+            account_id=record.account_id,
+            at=at,
+            actor_amocrm_id=actor,
+            action=action,
+            target=f"export:{record.id}",
+            details={
+                "kind": record.kind,
+                "channel": record.channel,
+                "filters": record.filters,
+                **details,
+            },
+        )
+    )
 
 
 def request_export(
@@ -80,26 +104,41 @@ def request_export(
     """Record a request; queued when allowed, refused (and kept as the audit) when not."""
     allowed = requester.may_export
     record = ExportRecord(
-        account_id=account_id, kind=ExportKind(kind), channel=requester.channel,
-        actor_amocrm_id=requester.amocrm_user_id, actor_roles=",".join(sorted(requester.roles)),
-        filters=filter_to_json(flt, lang), requested_at=clock.now(),
+        account_id=account_id,
+        kind=ExportKind(kind),
+        channel=requester.channel,
+        actor_amocrm_id=requester.amocrm_user_id,
+        actor_roles=",".join(sorted(requester.roles)),
+        filters=filter_to_json(flt, lang),
+        requested_at=clock.now(),
         status=ExportStatus.QUEUED if allowed else ExportStatus.REFUSED,
     )
     session.add(record)
     session.flush()
-    _audit(session, record, "export.requested" if allowed else "export.refused", clock.now(),
-           requester.amocrm_user_id)
+    _audit(
+        session,
+        record,
+        "export.requested" if allowed else "export.refused",
+        clock.now(),
+        requester.amocrm_user_id,
+    )
     return record
 
 
 def start_export(session: Session, record_id: int, *, clock: Clock) -> ExportRecord | None:
     """Mark a queued (or failed, on retry) export as running; None if there is nothing to run."""
     record = session.get(ExportRecord, record_id)
-    if record is None or record.status not in (ExportStatus.QUEUED, ExportStatus.FAILED,
-                                               ExportStatus.RUNNING):
+    if record is None or record.status not in (
+        ExportStatus.QUEUED,
+        ExportStatus.FAILED,
+        ExportStatus.RUNNING,
+    ):
         return None
-    if (record.status == ExportStatus.RUNNING and record.started_at is not None
-            and clock.now() - record.started_at < STALE_RUN):
+    if (
+        record.status == ExportStatus.RUNNING
+        and record.started_at is not None
+        and clock.now() - record.started_at < STALE_RUN
+    ):
         return None  # another worker is on it (the sweeper re-enqueued a slow export)
     record.status = ExportStatus.RUNNING
     record.started_at = clock.now()
@@ -115,8 +154,9 @@ def download_name(record: ExportRecord) -> str:
     return f"{SHEET_NAMES[sheet][lang]}_{flt.period.label()}.xlsx".replace("..", "—")
 
 
-def complete_export(session: Session, record_id: int, *, exports_dir: Path, clock: Clock,
-                    out: Path | None = None) -> ExportRecord:
+def complete_export(
+    session: Session, record_id: int, *, exports_dir: Path, clock: Clock, out: Path | None = None
+) -> ExportRecord:
     """Write the workbook of a running export; the record says where and how many rows.
 
     ``out`` writes to a path of the caller's choosing (the CLI); otherwise a fresh file under
@@ -135,11 +175,20 @@ def complete_export(session: Session, record_id: int, *, exports_dir: Path, cloc
         out.parent.mkdir(parents=True, exist_ok=True)
         stored = str(out.resolve())
     try:
-        rows = write_workbook(session, account_id=record.account_id, kind=record.kind, flt=flt,
-                              lang=lang, path=out, made_at=clock.now())
+        rows = write_workbook(
+            session,
+            account_id=record.account_id,
+            kind=record.kind,
+            flt=flt,
+            lang=lang,
+            path=out,
+            made_at=clock.now(),
+        )
     except BaseException:
         out.unlink(missing_ok=True)  # never leave half a workbook behind
         raise
+    if out.is_relative_to(exports_dir):
+        out.chmod(0o600)  # client data: readable by the service's own user only
     record.status = ExportStatus.DONE
     record.rows = rows
     record.file_path = stored
@@ -166,21 +215,25 @@ def export_file(record: ExportRecord, exports_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def record_download(session: Session, record: ExportRecord, *, clock: Clock,
-                    remote: str | None = None) -> None:
+def record_download(
+    session: Session, record: ExportRecord, *, clock: Clock, remote: str | None = None
+) -> None:
     record.downloads += 1
     record.last_download_at = clock.now()
     _audit(session, record, "export.downloaded", clock.now(), None, remote=remote)
 
 
-def purge_exports(session: Session, *, exports_dir: Path, clock: Clock,
-                  keep: timedelta = KEEP_FILES) -> int:
+def purge_exports(
+    session: Session, *, exports_dir: Path, clock: Clock, keep: timedelta = KEEP_FILES
+) -> int:
     """Delete export files older than ``keep``; their records stay (status ``expired``)."""
     cutoff = clock.now() - keep
     stale = session.scalars(
-        select(ExportRecord).where(ExportRecord.status == ExportStatus.DONE,
-                                   ExportRecord.finished_at < cutoff,
-                                   ExportRecord.channel != "cli")
+        select(ExportRecord).where(
+            ExportRecord.status == ExportStatus.DONE,
+            ExportRecord.finished_at < cutoff,
+            ExportRecord.channel != "cli",
+        )
     ).all()
     for record in stale:
         path = export_file(record, exports_dir)

@@ -60,8 +60,11 @@ def write_workbook(
     lang = _lang(lang)
     book = Book(path, tmpdir=path.parent)
     writers: dict[str, Callable[[Session, Book, int, ReportFilter, str], Sheet]] = {
-        "ledger": _ledger_sheet, "payroll": _payroll_sheet, "payroll_lines": _payroll_lines_sheet,
-        "plan": _plan_sheet, "retention": _retention_sheet,
+        "ledger": _ledger_sheet,
+        "payroll": _payroll_sheet,
+        "payroll_lines": _payroll_lines_sheet,
+        "plan": _plan_sheet,
+        "retention": _retention_sheet,
     }
     rows = 0
     try:
@@ -76,8 +79,11 @@ def write_workbook(
 
 def _caption(flt: ReportFilter, lang: str, made_at: datetime) -> str:
     parts = [f"{'Period' if lang == 'en' else 'Период'}: {flt.period.label()}"]
-    for key, ru, en in (("manager", "менеджер", "manager"), ("product", "продукт", "product"),
-                        ("insurer", "СК", "insurer")):
+    for key, ru, en in (
+        ("manager", "менеджер", "manager"),
+        ("product", "продукт", "product"),
+        ("insurer", "СК", "insurer"),
+    ):
         value = getattr(flt, key)
         if value is not None and value != "":
             parts.append(f"{en if lang == 'en' else ru}: {value}")
@@ -86,8 +92,9 @@ def _caption(flt: ReportFilter, lang: str, made_at: datetime) -> str:
     return "; ".join(parts)
 
 
-def _ledger_sheet(session: Session, book: Book, account_id: int, flt: ReportFilter,
-                  lang: str) -> Sheet:
+def _ledger_sheet(
+    session: Session, book: Book, account_id: int, flt: ReportFilter, lang: str
+) -> Sheet:
     sheet = book.sheet(SHEET_NAMES["ledger"][lang], LEDGER_COLUMNS, lang=lang)
     for values in ledger_rows(session, account_id, flt, lang=lang):
         sheet.write(values)
@@ -95,18 +102,29 @@ def _ledger_sheet(session: Session, book: Book, account_id: int, flt: ReportFilt
     return sheet
 
 
-def _payroll_sheet(session: Session, book: Book, account_id: int, flt: ReportFilter,
-                   lang: str) -> Sheet:
+def _payroll_sheet(
+    session: Session, book: Book, account_id: int, flt: ReportFilter, lang: str
+) -> Sheet:
     sheet = book.sheet(SHEET_NAMES["payroll"][lang], PAYROLL_COLUMNS, lang=lang)
     for row in payroll(session, account_id, flt).rows:
-        sheet.write((row.employee_name, row.month, row.seller_policies, row.seller_share,
-                     row.issuer_policies, row.issuer_share, row.total))
+        sheet.write(
+            (
+                row.employee_name,
+                row.month,
+                row.seller_policies,
+                row.seller_share,
+                row.issuer_policies,
+                row.issuer_share,
+                row.total,
+            )
+        )
     sheet.finish()
     return sheet
 
 
-def _payroll_lines_sheet(session: Session, book: Book, account_id: int, flt: ReportFilter,
-                         lang: str) -> Sheet:
+def _payroll_lines_sheet(
+    session: Session, book: Book, account_id: int, flt: ReportFilter, lang: str
+) -> Sheet:
     names = user_names(session, account_id)
     products = product_names(session, account_id, lang)
     account = session.get(Account, account_id)
@@ -114,39 +132,76 @@ def _payroll_lines_sheet(session: Session, book: Book, account_id: int, flt: Rep
     sheet = book.sheet(SHEET_NAMES["payroll_lines"][lang], PAYROLL_LINE_COLUMNS, lang=lang)
     # Streamed in booking order (constant memory); the autofilter sorts by employee.
     for line in payroll_lines(session, account_id, flt):
-        sheet.write((names.get(line.employee, f"#{line.employee}"), line.booked_on.replace(day=1),
-                     ROLES[line.role][lang], OPERATIONS[line.kind][lang], line.booked_on,
-                     line.client, products.get(line.product_code, line.product_code),
-                     line.insurer, line.number, line.premium, line.income, line.share,
-                     deal_url(base_url, line.deal_amocrm_id)))
+        sheet.write(
+            (
+                names.get(line.employee, f"#{line.employee}"),
+                line.booked_on.replace(day=1),
+                ROLES[line.role][lang],
+                OPERATIONS[line.kind][lang],
+                line.booked_on,
+                line.client,
+                products.get(line.product_code, line.product_code),
+                line.insurer,
+                line.number,
+                line.premium,
+                line.income,
+                line.share,
+                deal_url(base_url, line.deal_amocrm_id),
+            )
+        )
     sheet.finish()
     return sheet
 
 
-def _plan_sheet(session: Session, book: Book, account_id: int, flt: ReportFilter,
-                lang: str) -> Sheet:
+def _plan_sheet(
+    session: Session, book: Book, account_id: int, flt: ReportFilter, lang: str
+) -> Sheet:
     report = plan_vs_fact(session, account_id, flt)
     sheet = book.sheet(SHEET_NAMES["plan"][lang], PLAN_COLUMNS, lang=lang)
     for row in report.rows:
-        sheet.write((row.manager_name or "—", row.month, row.policies, row.cancellations,
-                     row.premium, row.income, row.plan_income, row.income_pct,
-                     row.plan_premium, row.premium_pct))
+        sheet.write(
+            (
+                row.manager_name or "—",
+                row.month,
+                row.policies,
+                row.cancellations,
+                row.premium,
+                row.income,
+                row.plan_income,
+                row.income_pct,
+                row.plan_premium,
+                row.premium_pct,
+            )
+        )
     total = report.total
-    sheet.finish(extra={"income_pct": total.income_pct if total else None,
-                        "premium_pct": total.premium_pct if total else None})
+    sheet.finish(
+        extra={
+            "income_pct": total.income_pct if total else None,
+            "premium_pct": total.premium_pct if total else None,
+        }
+    )
     return sheet
 
 
-def _retention_sheet(session: Session, book: Book, account_id: int, flt: ReportFilter,
-                     lang: str) -> Sheet:
+def _retention_sheet(
+    session: Session, book: Book, account_id: int, flt: ReportFilter, lang: str
+) -> Sheet:
     report = retention(session, account_id, flt)
     products = product_names(session, account_id, lang)
     sheet = book.sheet(SHEET_NAMES["retention"][lang], RETENTION_COLUMNS, lang=lang)
 
     def values(row, manager: str):
-        return (products.get(row.product_code, row.product_code), manager, row.due, row.renewed,
-                row.lost, row.pending, row.rate_pct, row.target_pct,
-                YES[lang] if row.below_target else None)
+        return (
+            products.get(row.product_code, row.product_code),
+            manager,
+            row.due,
+            row.renewed,
+            row.lost,
+            row.pending,
+            row.rate_pct,
+            row.target_pct,
+            YES[lang] if row.below_target else None,
+        )
 
     for row in report.rows:
         sheet.write(values(row, row.manager_name or "—"), highlight=row.below_target)

@@ -59,15 +59,26 @@ class Book:
     """One workbook on disk, written in constant memory."""
 
     def __init__(self, path: Path | str, *, tmpdir: Path | str | None = None) -> None:
-        options: dict[str, Any] = {"constant_memory": True, "strings_to_formulas": False,
-                                   "strings_to_numbers": False, "strings_to_urls": False}
+        options: dict[str, Any] = {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        }
         if tmpdir is not None:
             options["tmpdir"] = str(tmpdir)
         self.workbook = xlsxwriter.Workbook(str(path), options)
         add = self.workbook.add_format
         self.formats = {
-            "header": add({"bold": True, "text_wrap": True, "valign": "top",
-                           "bg_color": "#DDEBF7", "border": 1}),
+            "header": add(
+                {
+                    "bold": True,
+                    "text_wrap": True,
+                    "valign": "top",
+                    "bg_color": "#DDEBF7",
+                    "border": 1,
+                }
+            ),
             TEXT: None,
             "quoted": add({"quote_prefix": True}),
             DATE: add({"num_format": "dd.mm.yyyy"}),
@@ -94,8 +105,9 @@ class Book:
 class Sheet:
     """A table: a frozen header row, typed data rows, an autofilter and a totals row."""
 
-    def __init__(self, book: Book, worksheet: Any, columns: tuple[Column, ...], *,
-                 lang: str) -> None:
+    def __init__(
+        self, book: Book, worksheet: Any, columns: tuple[Column, ...], *, lang: str
+    ) -> None:
         self.book = book
         self.ws = worksheet
         self.columns = columns
@@ -104,6 +116,7 @@ class Sheet:
         self.data_rows = 0
         self.sums = [0 for _ in columns]  # kopecks or counts, exact
         self._writers = [self._writer_for(c) for c in columns]
+        self._summed = [i for i, c in enumerate(columns) if c.total]
         for index, column in enumerate(columns):
             self.ws.set_column(index, index, column.width)
         self.ws.set_row(0, 30)
@@ -142,20 +155,22 @@ class Sheet:
         else:
             self._write_text(r, c, url, None)
 
-    def write(self, values: Sequence[Any], *, highlight: bool = False, count: bool = True
-              ) -> None:
+    def write(self, values: Sequence[Any], *, highlight: bool = False, count: bool = True) -> None:
         """One row; ``None`` leaves a cell empty. Money in kopecks, percent as Decimal.
 
         ``count=False`` writes a row below the table that the totals do not include.
         """
         fmt = self.book.formats["warn"] if highlight else None
         r = self.row
+        writers = self._writers
         for c, value in enumerate(values):
-            if value is None or value == "":
-                continue
-            self._writers[c](r, c, value, fmt)
-            if count and self.columns[c].total:
-                self.sums[c] += value
+            if value is not None and value != "":
+                writers[c](r, c, value, fmt)
+        if count:
+            sums = self.sums
+            for c in self._summed:
+                if values[c] is not None:
+                    sums[c] += values[c]
         self.row += 1
         self.data_rows += 1 if count else 0
 
@@ -183,8 +198,9 @@ class Sheet:
                 continue
             if extra and extra.get(column.key) is not None:
                 kind = {MONEY: "total_money", INT: "total_int", PERCENT: "total_pct"}
-                self._writers[c](r, c, extra[column.key], formats[kind.get(column.type,
-                                                                           "total_label")])
+                self._writers[c](
+                    r, c, extra[column.key], formats[kind.get(column.type, "total_label")]
+                )
                 continue
             if not column.total:
                 self.ws.write_blank(r, c, None, formats["total_blank"])
@@ -192,11 +208,13 @@ class Sheet:
             letter = xl_col_to_name(c)
             rng = f"{letter}2:{letter}{max(r, 2)}"
             if column.type == MONEY:
-                self.ws.write_formula(r, c, f"=SUBTOTAL(109,{rng})", formats["total_money"],
-                                      self.sums[c] / 100)
+                self.ws.write_formula(
+                    r, c, f"=SUBTOTAL(109,{rng})", formats["total_money"], self.sums[c] / 100
+                )
             else:
-                self.ws.write_formula(r, c, f"=SUBTOTAL(109,{rng})", formats["total_int"],
-                                      self.sums[c])
+                self.ws.write_formula(
+                    r, c, f"=SUBTOTAL(109,{rng})", formats["total_int"], self.sums[c]
+                )
         self.row += 1
 
     def note(self, text: str) -> None:

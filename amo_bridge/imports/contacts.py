@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from amo_bridge.imports.bulk import reserve_ids
 from amo_bridge.imports.people import name_key
 from amo_bridge.imports.push import phone_label
 from amo_bridge.imports.rows import Client
@@ -137,21 +138,22 @@ class ContactResolver:
     def _create(self, pending: list[tuple[int, Client]], result: list[int | None]) -> None:
         fresh: list[Client] = []
         owners: list[list[int]] = []  # positions in ``result`` each new contact serves
+        by_phone: dict[str, int] = {}
+        by_name: dict[str, int] = {}
         for position, client in pending:
             # A client seen earlier in this very batch (same phone, or same name without one).
-            again = self._existing(client)
-            if again is None:
-                for index, other in enumerate(fresh):
-                    if (client.phones and set(client.phones) & set(other.phones)) or (
-                            not client.phones and not other.phones
-                            and name_key(client.name) == name_key(other.name)):
-                        owners[index].append(position)
-                        break
-                else:
-                    fresh.append(client)
-                    owners.append([position])
-            else:
-                result[position] = again
+            index = next((by_phone[p] for p in client.phones if p in by_phone), None)
+            if index is None and not client.phones:
+                index = by_name.get(name_key(client.name))
+            if index is None:
+                index = len(fresh)
+                fresh.append(client)
+                owners.append([])
+                if not client.phones:
+                    by_name[name_key(client.name)] = index
+            for phone in client.phones:
+                by_phone.setdefault(phone, index)
+            owners[index].append(position)
         ids = self._insert(fresh)
         for contact_id, client, positions in zip(ids, fresh, owners, strict=True):
             for position in positions:
@@ -172,21 +174,21 @@ class ContactResolver:
             ids = list(range(self._fake - 1, self._fake - 1 - len(clients), -1))
             self._fake -= len(clients)
             return ids
+        ids = reserve_ids(self.session, Contact.__table__, len(clients))
         rows = [{
-            "account_id": self.account_id, "kind": ContactKind.CONTACT.value,
+            "id": contact_id, "account_id": self.account_id, "kind": ContactKind.CONTACT.value,
             "name": c.name[:255], "first_name": _cut(c.first_name, 128),
             "last_name": _cut(c.last_name, 128), "middle_name": _cut(c.middle_name, 128),
             "email": _cut(c.email, 255), "responsible_amocrm_id": c.responsible,
             "custom_fields": [], "is_deleted": False,
-        } for c in clients]
-        ids = list(self.session.scalars(
-            insert(Contact).returning(Contact.id, sort_by_parameter_order=True), rows))
+        } for contact_id, c in zip(ids, clients, strict=True)]
+        self.session.execute(insert(Contact.__table__), rows)
         phones = [{"account_id": self.account_id, "contact_id": contact_id, "phone": phone,
                    "label": phone_label(phone)}
                   for contact_id, c in zip(ids, clients, strict=True) for phone in c.phones]
         if phones:
-            self.session.execute(insert(ContactPhone), phones)
-        self.session.execute(insert(ImportContact), [
+            self.session.execute(insert(ContactPhone.__table__), phones)
+        self.session.execute(insert(ImportContact.__table__), [
             {"account_id": self.account_id, "contact_id": contact_id, "run_id": self.run_id,
              "status": "pending", "attempts": 0} for contact_id in ids])
         return ids

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from amo_bridge.imports import identities as ids
 from amo_bridge.imports import values as v
 from amo_bridge.imports.problems import BadValue
 from amo_bridge.imports.rows import RowParser
@@ -56,7 +57,7 @@ class LedgerPlan:
 
 def operation_of(parser: RowParser, cells: tuple[Any, ...]) -> str | None:
     try:
-        return v.parse_operation(parser.cell("operation", cells))
+        return ids.parse_operation(parser.cell("operation", cells))
     except BadValue:
         return None
 

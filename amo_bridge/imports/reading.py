@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from amo_bridge.imports import prefetch
 from amo_bridge.imports.problems import ImportFileError
 from amo_bridge.imports.values import EXCEL_EPOCH
 
@@ -114,7 +115,11 @@ def _open_xlsx(source: Source, wanted: str | None) -> Sheet:
         head_cells = list(ws.iter_rows(max_row=HEAD_ROWS))
         head = [tuple(getattr(c, "value", None) for c in row) for row in head_cells]
         fraction = _percent_columns(head_cells)
-        rest = ws.iter_rows(min_row=HEAD_ROWS + 1, values_only=True)
+        if total is not None and total > prefetch.MIN_ROWS:
+            rest: Iterator[tuple[Any, ...]] = prefetch.prefetched_rows(
+                source, ws.title, HEAD_ROWS + 1)
+        else:
+            rest = ws.iter_rows(min_row=HEAD_ROWS + 1, values_only=True)
         epoch = book.epoch.date() if hasattr(book.epoch, "date") else EXCEL_EPOCH
         return Sheet(format="xlsx", head=head, rest=rest, name=ws.title,
                      merged=_merged_cells(ws), fraction_columns=fraction,

@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from amo_bridge.imports import identities as ids
 from amo_bridge.imports import values as v
 from amo_bridge.imports.headers import Column, Layout
 from amo_bridge.imports.keys import fallback_key, numbered_key
@@ -79,11 +80,11 @@ class RowParser:
         self._product_memo: dict[str, str] = {}
         readers: dict[str, Callable[[Any], Any]] = {
             "name": v.plain, "text": v.plain, "insurer": v.plain, "ident": v.ident,
-            "phone": v.parse_phones, "email": v.parse_email, "product": self._product,
+            "phone": ids.parse_phones, "email": ids.parse_email, "product": self._product,
             "date": partial(v.parse_date, epoch=epoch), "money": v.parse_money,
             "year": partial(v.parse_year, this_year=this_year), "user": self._user,
-            "kind": v.parse_kind, "amocrm_id": v.parse_amocrm_id,
-            "operation": v.parse_operation,
+            "kind": ids.parse_kind, "amocrm_id": ids.parse_amocrm_id,
+            "operation": ids.parse_operation,
         }
         from amo_bridge.imports.fields import BY_NAME
 

@@ -4,9 +4,9 @@ A domain function (DESIGN.md floors): it writes rows and returns what it did; it
 enqueues and never talks to amoCRM. New clients are created locally and listed in the result
 (``new_contact_ids``, plus an ``import_contact`` row each) for the delivery layer to push to
 amoCRM later. ``after_batch`` is called after each written batch; the job and the CLI commit
-there, so a long import shows progress and holds no giant transaction. A run that dies halfway
-is completed by running it again: every write is keyed, so the rows already written come back
-as unchanged (and are priced if they were not yet).
+there, so a long import shows progress and holds no giant transaction; a batch's policies, new
+contacts and money lines commit together. A run that dies halfway is completed by running it
+again: every write is keyed, so the rows already written come back as unchanged.
 """
 
 from __future__ import annotations

@@ -13,24 +13,22 @@ import calendar
 import re
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
 
 from amo_bridge.imports.problems import BadValue
-from amo_bridge.phones import InvalidPhone, parse_phone
 
-_SPACES = re.compile(r"[\s\u00a0\u2007\u2009\u202f\ufeff]+")
-_EXPONENT = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+EXPONENT = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 # A leading =, @ or a +/- that goes on into a function call, a sheet reference or a DDE pipe:
 # what spreadsheet programs execute (OWASP "CSV injection"). Phones like "+7 (999) …" pass.
+_FORMULA_START = frozenset("=@+-")
 _FORMULA = re.compile(r"^(?:[=@]|[+\-].*(?:[A-Za-zА-Яа-яЁё_]\w*\s*\(|[!|]))", re.S)
 
 
 def text(value: object) -> str:
     """Trimmed text with runs of (also non-breaking) spaces collapsed; numbers without ``.0``."""
-    if value is None:
+    if value.__class__ is str:  # the common case first: this runs for every cell
+        raw = value  # type: ignore[assignment]
+    elif value is None:
         return ""
-    if isinstance(value, str):
-        raw = value
     elif isinstance(value, bool):
         raw = str(value)
     elif isinstance(value, int):
@@ -44,35 +42,38 @@ def text(value: object) -> str:
         raw = value.strftime("%d.%m.%Y")
     else:
         raw = str(value)
-    raw = _SPACES.sub(" ", raw).strip()
+    if "\ufeff" in raw:
+        raw = raw.replace("\ufeff", "")
+    # str.split() splits on every Unicode space, the non-breaking ones included.
+    raw = " ".join(raw.split())
     # Excel's ways of keeping digits as text: '0012345 and ="0012345" (the latter is also what
     # our rejected-rows CSV writes). Neither mark is part of the value.
-    if raw.startswith('="') and raw.endswith('"') and len(raw) > 2:
+    if raw[:2] == '="' and raw.endswith('"') and len(raw) > 2:
         return raw[2:-1].replace('""', '"').strip()
-    return raw[1:].lstrip() if raw.startswith("'") else raw
+    return raw[1:].lstrip() if raw[:1] == "'" else raw
 
 
 def looks_like_formula(value: str) -> bool:
-    return bool(value) and bool(_FORMULA.match(value))
+    return bool(value) and value[0] in _FORMULA_START and bool(_FORMULA.match(value))
 
 
 def plain(value: object) -> str:
     """Text that must not be a formula (names, insurers, notes…)."""
     result = text(value)
     if looks_like_formula(result):
-        raise BadValue("import.value.formula", value=_short(result))
+        raise BadValue("import.value.formula", value=short(result))
     return result
 
 
 def ident(value: object) -> str:
     """A policy number, series, VIN or id: text, never a number in exponent form."""
     result = plain(value)
-    if _EXPONENT.match(result):
+    if EXPONENT.match(result):
         raise BadValue("import.value.exponent", value=result)
     return result
 
 
-def _short(value: str, limit: int = 40) -> str:
+def short(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -111,9 +112,9 @@ def _real_date(value: str, year: int, month: int, day: int) -> date:
     return _plausible(value, date(year, month, day))
 
 
-def _plausible(value: str, result: date) -> date:
+def _plausible(value: object, result: date) -> date:
     if not YEARS[0] <= result.year < YEARS[1]:
-        raise BadValue("import.value.date_year", value=value, year=result.year)
+        raise BadValue("import.value.date_year", value=text(value), year=result.year)
     return result
 
 
@@ -122,16 +123,16 @@ def parse_date(value: object, *, epoch: date = EXCEL_EPOCH) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return _plausible(text(value), value.date())
+        return _plausible(value, value.date())
     if isinstance(value, date):
-        return _plausible(text(value), value)
+        return _plausible(value, value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _plausible(text(value), excel_serial(float(value), epoch=epoch))
+        return _plausible(value, excel_serial(float(value), epoch=epoch))
     raw = text(value)
     if not raw:
         return None
     if looks_like_formula(raw):
-        raise BadValue("import.value.formula", value=_short(raw))
+        raise BadValue("import.value.formula", value=short(raw))
     if match := _DMY.match(raw):
         day, month, year = match.groups()
         return _real_date(raw, int(year), int(month), int(day))
@@ -147,7 +148,7 @@ def parse_date(value: object, *, epoch: date = EXCEL_EPOCH) -> date | None:
                     return _real_date(raw, int(year), number, int(day))
     if _SERIAL.match(raw):
         return _plausible(raw, excel_serial(float(raw.replace(",", ".")), epoch=epoch))
-    raise BadValue("import.value.date", value=_short(raw))
+    raise BadValue("import.value.date", value=short(raw))
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def _decimal(raw: str, original: str, *, money: bool) -> Decimal:
     """``1 234 567,89``, ``1.234,5``, ``1,234.5``, ``1234.5`` — but not ``12,500`` (unclear)."""
     compact = raw.replace(" ", "").replace("'", "").replace("’", "")
     if not compact or not _NUMBER.match(compact) or not any(c.isdigit() for c in compact):
-        raise BadValue("import.value.number", value=_short(original))
+        raise BadValue("import.value.number", value=short(original))
     commas, dots = compact.count(","), compact.count(".")
     if commas and dots:
         decimal_mark = "," if compact.rfind(",") > compact.rfind(".") else "."
@@ -170,7 +171,7 @@ def _decimal(raw: str, original: str, *, money: bool) -> Decimal:
         mark = "," if commas else "."
         groups = compact.lstrip("+-").split(mark)
         if any(len(g) != 3 for g in groups[1:]):
-            raise BadValue("import.value.number", value=_short(original))
+            raise BadValue("import.value.number", value=short(original))
         compact = compact.replace(mark, "")
     elif commas or dots:
         mark = "," if commas else "."
@@ -183,7 +184,7 @@ def _decimal(raw: str, original: str, *, money: bool) -> Decimal:
     try:
         return Decimal(compact)
     except InvalidOperation:
-        raise BadValue("import.value.number", value=_short(original)) from None
+        raise BadValue("import.value.number", value=short(original)) from None
 
 
 def _number(value: object, *, money: bool) -> tuple[Decimal, str]:
@@ -195,7 +196,7 @@ def _number(value: object, *, money: bool) -> tuple[Decimal, str]:
         return Decimal(repr(value)), text(value)
     raw = text(value)
     if looks_like_formula(raw):
-        raise BadValue("import.value.formula", value=_short(raw))
+        raise BadValue("import.value.formula", value=short(raw))
     return _decimal(_CURRENCY.sub("", raw).strip(), raw, money=money), raw
 
 
@@ -232,93 +233,5 @@ def parse_year(value: object, *, this_year: int) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or not 1950 <= int(raw) <= this_year + 1:
-        raise BadValue("import.value.year", value=_short(raw))
+        raise BadValue("import.value.year", value=short(raw))
     return int(raw)
-
-
-# --- phones and e-mail ---------------------------------------------------------------------
-
-_PHONE_SPLIT = re.compile(r"\s*(?:[,;/\n]|\s или\s|\s or\s)\s*", re.I)
-_RU_MOBILE = re.compile(r"^(?:\+7|8|7)?9\d{9}$")
-
-
-@lru_cache(maxsize=65536)
-def _one_phone(raw: str) -> str:
-    compact = re.sub(r"[\s()\-.]", "", raw)
-    # Most numbers in a Russian broker's base are mobiles: +7 9XX XXX-XX-XX. Every such number
-    # is a valid mobile in libphonenumber's metadata (checked in tests/imports), so skip it.
-    if _RU_MOBILE.match(compact):
-        return "+7" + compact[-10:]
-    try:
-        return parse_phone(raw).e164
-    except InvalidPhone:
-        raise BadValue("import.value.phone", value=raw) from None
-
-
-def parse_phones(value: object) -> tuple[str, ...]:
-    """One or more phones in a cell (``8 999 …, 8 495 …``) → unique E.164 numbers."""
-    raw = text(value)
-    if not raw:
-        return ()
-    if looks_like_formula(raw):
-        raise BadValue("import.value.formula", value=_short(raw))
-    if _EXPONENT.match(raw):
-        raise BadValue("import.value.exponent", value=raw)
-    found: list[str] = []
-    for part in _PHONE_SPLIT.split(raw):
-        if part:
-            number = _one_phone(part)
-            if number not in found:
-                found.append(number)
-    return tuple(found)
-
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def parse_email(value: object) -> str | None:
-    raw = text(value)
-    if not raw:
-        return None
-    if not _EMAIL.match(raw):
-        raise BadValue("import.value.email", value=_short(raw))
-    return raw.lower()
-
-
-_OURS = {"наш", "наши", "свой", "свои", "ours", "our", "own", "да", "yes"}
-_FOREIGN = {"чужой", "чужие", "чужая", "другой", "foreign", "other", "нет", "no"}
-
-
-def parse_kind(value: object) -> str | None:
-    raw = text(value).casefold()
-    if not raw:
-        return None
-    if raw in _OURS:
-        return "ours"
-    if raw in _FOREIGN:
-        return "foreign"
-    raise BadValue("import.value.kind", value=_short(text(value)))
-
-
-def parse_amocrm_id(value: object) -> int | None:
-    raw = ident(value)
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise BadValue("import.value.amocrm_id", value=_short(raw))
-    return int(raw)
-
-
-#: The ledger export's operation names (``amo_bridge.exports.columns.OPERATIONS``).
-OPERATIONS = {"продажа": "sale", "sale": "sale", "исправление": "correction",
-              "correction": "correction", "расторжение": "cancellation",
-              "cancellation": "cancellation", "сторно": "reversal", "reversal": "reversal"}
-
-
-def parse_operation(value: object) -> str | None:
-    raw = text(value).casefold()
-    if not raw:
-        return None
-    if raw not in OPERATIONS:
-        raise BadValue("import.value.operation", value=_short(text(value)))
-    return OPERATIONS[raw]

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from amo_bridge.imports.bulk import reserve_ids
 from amo_bridge.imports.keys import insurer_slug, number_slug, numbered_key
 from amo_bridge.imports.problems import WARNING, Issue
 from amo_bridge.imports.rows import PolicyRow
-from amo_bridge.models import MoneyLine, Policy, PolicySource
+from amo_bridge.models import Policy, PolicySource
 
 IMPORTED, UPDATED, UNCHANGED, MISSING = "imported", "updated", "unchanged", "missing"
 CHUNK = 500
@@ -110,7 +111,6 @@ class PolicyWriter:
         outcomes: list[str] = []
         inserts: list[tuple[PolicyRow, dict[str, Any]]] = []
         updates: list[tuple[PolicyRow, Any, dict[str, Any], bool]] = []
-        unchanged: list[tuple[PolicyRow, Any]] = []
         warnings: list[Issue] = []
         for item, contact_id, deal_id in zip(planned, contacts, deals, strict=True):
             row, stored = item.row, item.stored
@@ -133,24 +133,25 @@ class PolicyWriter:
                 updates.append((row, stored, changes, cancels))
             else:
                 outcomes.append(UNCHANGED)
-                unchanged.append((row, stored))
         if self.dry_run:
             return outcomes, [], warnings
-        to_price = self._insert(inserts) + self._update(updates) + self._heal(unchanged)
+        # Pricing happens in the same transaction as these writes (service._flush), so an
+        # unchanged line was priced when it was written: it needs nothing now.
+        to_price = self._insert(inserts) + self._update(updates)
         return outcomes, to_price, warnings
 
     def _insert(self, inserts: list[tuple[PolicyRow, dict[str, Any]]]) -> list[ToPrice]:
         if not inserts:
             return []
+        ids = reserve_ids(self.session, Policy.__table__, len(inserts))
         payload = []
-        for row, links in inserts:
+        for policy_id, (row, links) in zip(ids, inserts, strict=True):
             values = {**_DEFAULTS, "insured_object": {}, "contact_id": None, "deal_id": None,
                       **row.values, **links}
-            payload.append({**values, "account_id": self.account_id, "external_key": row.key,
-                            "source": PolicySource.IMPORT.value,
+            payload.append({**values, "id": policy_id, "account_id": self.account_id,
+                            "external_key": row.key, "source": PolicySource.IMPORT.value,
                             "entered_by_amocrm_id": self.entered_by})
-        ids = self.session.scalars(
-            insert(Policy).returning(Policy.id, sort_by_parameter_order=True), payload).all()
+        self.session.execute(insert(Policy.__table__), payload)  # Core: one executemany
         return [ToPrice(pid, row.keep, row.cancellation, row.values["kind"] == "ours")
                 for pid, (row, _) in zip(ids, inserts, strict=True)]
 
@@ -164,21 +165,6 @@ class PolicyWriter:
         return [ToPrice(stored.id, row.keep, row.cancellation if cancels else None,
                         not row.cancel_only)
                 for row, stored, _, cancels in updates]
-
-    def _heal(self, unchanged: list[tuple[PolicyRow, Any]]) -> list[ToPrice]:
-        """Unchanged "ours" lines that were never priced (a run died between its commit and
-        the pricing) are priced now, so re-running an import completes it."""
-        bookable = {stored.id: row for row, stored in unchanged
-                    if stored.kind == "ours" and stored.sold_on is not None}
-        if not bookable:
-            return []
-        ids = list(bookable)
-        booked: set[int] = set()
-        for start in range(0, len(ids), CHUNK):
-            booked.update(self.session.scalars(select(MoneyLine.policy_id).where(
-                MoneyLine.policy_id.in_(ids[start:start + CHUNK])).distinct()))
-        return [ToPrice(pid, bookable[pid].keep, None, True)
-                for pid in ids if pid not in booked]
 
 
 def _links(contact_id: int | None, deal_id: int | None) -> dict[str, Any]:

@@ -23,152 +23,38 @@ computed amount is rounded once, half away from zero (:func:`money_rules.round_k
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import date
-from decimal import Decimal
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from amo_bridge.clock import Clock, local_today, system_clock
 from amo_bridge.ledger import money_rules as rules
-from amo_bridge.models import Account, LineKind, MoneyLine, Policy, PolicyKind
+from amo_bridge.ledger.money_figures import (
+    KEEPABLE,
+    AlreadyCancelled,
+    Figures,
+    Ledger,
+    MoneyError,
+    bookable,
+    compute_figures,
+    policy_ledger,
+)
+from amo_bridge.models import Account, LineKind, MoneyLine, Policy
 
-#: Figures a caller may ask to keep as found on the policy (an imported historical ledger).
-KEEPABLE = frozenset({"income", "seller_share", "issuer_share"})
-
-
-class MoneyError(ValueError):
-    """A money operation that makes no sense (negative premium, refund above premium…)."""
-
-
-class AlreadyCancelled(MoneyError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """What one booking says: the policy's dimensions and its money, as of booking time."""
-
-    sold_on: date | None
-    product_code: str
-    insurer: str | None
-    seller_amocrm_id: int | None
-    issuer_amocrm_id: int | None
-    premium: int
-    commission_pct: Decimal | None
-    income: int
-    seller_share: int
-    issuer_share: int
-    commission_source: str = "manual"
-    rate_id: int | None = None
-    seller_rule_id: int | None = None
-    issuer_rule_id: int | None = None
-
-    def key(self) -> tuple:
-        # Provenance (source, rule ids) is not compared: the same money is the same booking.
-        return tuple(getattr(self, f.name) for f in fields(self)[:10])
-
-    @classmethod
-    def of_line(cls, line: MoneyLine) -> Figures:
-        return cls(**{f.name: getattr(line, f.name) for f in fields(cls)})
-
-    def negated(self) -> Figures:
-        return replace(self, premium=-self.premium, income=-self.income,
-                       seller_share=-self.seller_share, issuer_share=-self.issuer_share)
-
-
-@dataclass(frozen=True, slots=True)
-class Ledger:
-    """The lines of one policy and what they add up to now."""
-
-    lines: tuple[MoneyLine, ...]
-
-    @property
-    def _reversed(self) -> set[int]:
-        return {line.reverses_id for line in self.lines if line.reverses_id is not None}
-
-    def active(self, *kinds: LineKind) -> MoneyLine | None:
-        """The latest line of ``kinds`` that no reversal has undone."""
-        undone = self._reversed
-        for line in reversed(self.lines):
-            if line.kind in kinds and line.id not in undone:
-                return line
-        return None
-
-    @property
-    def booking(self) -> MoneyLine | None:
-        return self.active(LineKind.SALE, LineKind.CORRECTION)
-
-    @property
-    def cancellation(self) -> MoneyLine | None:
-        return self.active(LineKind.CANCELLATION)
-
-    @property
-    def next_seq(self) -> int:
-        return max((line.seq for line in self.lines), default=0) + 1
-
-
-def policy_ledger(session: Session, policy_id: int) -> Ledger:
-    lines = session.scalars(
-        select(MoneyLine).where(MoneyLine.policy_id == policy_id).order_by(MoneyLine.seq)
-    ).all()
-    return Ledger(tuple(lines))
-
-
-def _bookable(policy: Policy) -> bool:
-    """Only our own sold policies carry money; foreign ones are known, not sold."""
-    return policy.kind == PolicyKind.OURS and policy.sold_on is not None
-
-
-def compute_figures(
-    session: Session,
-    policy: Policy,
-    *,
-    previous: MoneyLine | None = None,
-    keep_figures: Iterable[str] = (),
-) -> Figures:
-    """The figures ``policy`` should carry now, from its inputs and the rule tables."""
-    keep = frozenset(keep_figures)
-    if not keep <= KEEPABLE:
-        raise MoneyError(f"cannot keep {sorted(keep - KEEPABLE)}; keepable: {sorted(KEEPABLE)}")
-    if policy.premium is None or policy.premium < 0:
-        raise MoneyError(f"policy {policy.external_key}: premium must be 0 or more")
-    on = rules.pricing_date(policy.starts_on, policy.sold_on)
-    pct, source, rate_id = policy.commission_pct, "manual", None
-    # A commission that came from the rate table last time is looked up again: the start date
-    # or the product may have changed since, and with them the rate that applies.
-    was_from_rate = (previous is not None and previous.commission_source == "rate"
-                     and pct is not None and pct == previous.commission_pct)
-    if (pct is None or was_from_rate) and on is not None:
-        rate = rules.find_rate(session, policy.account_id, insurer=policy.insurer,
-                               product_code=policy.product_code, on=on)
-        if rate is not None:
-            pct, source, rate_id = rate.rate_pct, "rate", rate.id
-    if pct is None:
-        source = "none"
-    income = policy.income if "income" in keep else rules.percent_of(policy.premium, pct)
-    shares: dict[str, tuple[int, int | None]] = {}
-    for role, user in ((rules.SELLER, policy.seller_amocrm_id),
-                       (rules.ISSUER, policy.issuer_amocrm_id)):
-        if f"{role}_share" in keep:
-            shares[role] = (getattr(policy, f"{role}_share"), None)
-            continue
-        rule = None
-        if on is not None:
-            rule = rules.find_salary_rule(session, policy.account_id, role=role,
-                                          product_code=policy.product_code,
-                                          user_amocrm_id=user, on=on)
-        shares[role] = (rules.salary_share(rule, premium=policy.premium, income=income),
-                        rule.id if rule is not None else None)
-    return Figures(
-        sold_on=policy.sold_on, product_code=policy.product_code, insurer=policy.insurer,
-        seller_amocrm_id=policy.seller_amocrm_id, issuer_amocrm_id=policy.issuer_amocrm_id,
-        premium=policy.premium, commission_pct=pct, income=income,
-        seller_share=shares[rules.SELLER][0], issuer_share=shares[rules.ISSUER][0],
-        commission_source=source, rate_id=rate_id,
-        seller_rule_id=shares[rules.SELLER][1], issuer_rule_id=shares[rules.ISSUER][1],
-    )
+__all__ = [
+    "KEEPABLE",
+    "AlreadyCancelled",
+    "Figures",
+    "Ledger",
+    "MoneyError",
+    "cancel_policy",
+    "compute_figures",
+    "lines_total",
+    "policy_ledger",
+    "price_policy",
+    "uncancel_policy",
+]
 
 
 def price_policy(
@@ -194,7 +80,7 @@ def price_policy(
     policy.seller_share = figures.seller_share
     policy.issuer_share = figures.issuer_share
 
-    if _bookable(policy):
+    if bookable(policy):
         if booking is not None and Figures.of_line(booking).key() == figures.key():
             return []
     elif booking is None:
@@ -204,22 +90,28 @@ def price_policy(
     seq = ledger.next_seq
     if booking is not None:
         undo = [booking]
-        if not _bookable(policy) and ledger.cancellation is not None:
+        if not bookable(policy) and ledger.cancellation is not None:
             undo.append(ledger.cancellation)  # an un-won deal takes its refund back too
         for line in undo:
-            written.append(_reverse(session, policy, line, seq=seq, on=max(today, line.booked_on),
-                                    clock=clock))
+            on = max(today, line.booked_on)
+            written.append(_reverse(session, policy, line, seq=seq, on=on, clock=clock))
             seq += 1
-    if _bookable(policy):
+    if bookable(policy):
         first = not any(line.kind == LineKind.SALE for line in ledger.lines)
-        written.append(_write(
-            session, policy, figures, seq=seq,
-            kind=LineKind.SALE if first else LineKind.CORRECTION,
-            # A first sale counts on the won date even when it is seen late; a correction
-            # counts the day it is made, so a month already paid out stays as it was.
-            on=figures.sold_on if first else max(today, figures.sold_on),
-            policies=1, clock=clock,
-        ))
+        written.append(
+            _write(
+                session,
+                policy,
+                figures,
+                seq=seq,
+                kind=LineKind.SALE if first else LineKind.CORRECTION,
+                # A first sale counts on the won date even when it is seen late; a correction
+                # counts the day it is made, so a month already paid out stays as it was.
+                on=figures.sold_on if first else max(today, figures.sold_on),
+                policies=1,
+                clock=clock,
+            )
+        )
     session.flush()
     return written
 
@@ -247,7 +139,8 @@ def cancel_policy(
         if policy.cancelled_on == on and (policy.refund or 0) == refund:
             return None
         raise AlreadyCancelled(
-            f"policy {policy.external_key} is already cancelled on {policy.cancelled_on}")
+            f"policy {policy.external_key} is already cancelled on {policy.cancelled_on}"
+        )
     if policy.id is None:
         session.flush()
     policy.cancelled_on = on
@@ -265,14 +158,24 @@ def cancel_policy(
         seller_share=-rules.proportion_of(sold.seller_share, refund, sold.premium),
         issuer_share=-rules.proportion_of(sold.issuer_share, refund, sold.premium),
     )
-    line = _write(session, policy, figures, seq=ledger.next_seq, kind=LineKind.CANCELLATION,
-                  on=on, cancellations=1, clock=clock, note=note)
+    line = _write(
+        session,
+        policy,
+        figures,
+        seq=ledger.next_seq,
+        kind=LineKind.CANCELLATION,
+        on=on,
+        cancellations=1,
+        clock=clock,
+        note=note,
+    )
     session.flush()
     return line
 
 
-def uncancel_policy(session: Session, policy: Policy, *, clock: Clock = system_clock
-                    ) -> MoneyLine | None:
+def uncancel_policy(
+    session: Session, policy: Policy, *, clock: Clock = system_clock
+) -> MoneyLine | None:
     """Undo a cancellation entered by mistake: a reversal dated today; the policy is live again."""
     if policy.cancelled_on is None:
         return None
@@ -284,8 +187,14 @@ def uncancel_policy(session: Session, policy: Policy, *, clock: Clock = system_c
         session.flush()
         return None
     today = _today(session, policy, clock)
-    line = _reverse(session, policy, cancellation, seq=ledger.next_seq,
-                    on=max(today, cancellation.booked_on), clock=clock)
+    line = _reverse(
+        session,
+        policy,
+        cancellation,
+        seq=ledger.next_seq,
+        on=max(today, cancellation.booked_on),
+        clock=clock,
+    )
     session.flush()
     return line
 
@@ -295,11 +204,21 @@ def _today(session: Session, policy: Policy, clock: Clock) -> date:
     return local_today(clock, account.timezone if account else "Europe/Moscow")
 
 
-def _reverse(session: Session, policy: Policy, line: MoneyLine, *, seq: int, on: date,
-             clock: Clock) -> MoneyLine:
-    return _write(session, policy, Figures.of_line(line).negated(), seq=seq,
-                  kind=LineKind.REVERSAL, on=on, policies=-line.policies,
-                  cancellations=-line.cancellations, reverses_id=line.id, clock=clock)
+def _reverse(
+    session: Session, policy: Policy, line: MoneyLine, *, seq: int, on: date, clock: Clock
+) -> MoneyLine:
+    return _write(
+        session,
+        policy,
+        Figures.of_line(line).negated(),
+        seq=seq,
+        kind=LineKind.REVERSAL,
+        on=on,
+        policies=-line.policies,
+        cancellations=-line.cancellations,
+        reverses_id=line.id,
+        clock=clock,
+    )
 
 
 def _write(
@@ -317,9 +236,17 @@ def _write(
     note: str | None = None,
 ) -> MoneyLine:
     line = MoneyLine(
-        account_id=policy.account_id, policy_id=policy.id, seq=seq, kind=kind,
-        booked_on=on, month=on.replace(day=1), policies=policies, cancellations=cancellations,
-        reverses_id=reverses_id, note=note, recorded_at=clock.now(),
+        account_id=policy.account_id,
+        policy_id=policy.id,
+        seq=seq,
+        kind=kind,
+        booked_on=on,
+        month=on.replace(day=1),
+        policies=policies,
+        cancellations=cancellations,
+        reverses_id=reverses_id,
+        note=note,
+        recorded_at=clock.now(),
         **{f.name: getattr(figures, f.name) for f in fields(Figures)},
     )
     session.add(line)
@@ -329,15 +256,17 @@ def _write(
 
 def lines_total(lines: Sequence[MoneyLine]) -> dict[str, int]:
     """Sums of a set of lines (tests and the API's policy panel use it)."""
-    return {name: sum(getattr(line, name) for line in lines)
-            for name in ("premium", "income", "seller_share", "issuer_share", "policies",
-                         "cancellations")}
-
-
-def booked_count(session: Session, account_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(MoneyLine).where(MoneyLine.account_id == account_id)
-    ) or 0
+    return {
+        name: sum(getattr(line, name) for line in lines)
+        for name in (
+            "premium",
+            "income",
+            "seller_share",
+            "issuer_share",
+            "policies",
+            "cancellations",
+        )
+    }
 
 
 # The cancelled-stage reaction registers itself with the mirror's registry on import.

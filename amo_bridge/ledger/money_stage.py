@@ -73,12 +73,16 @@ def cancel_on_cancelled_stage(session: Session, change: StageMoved) -> None:
         return None
     zone = ZoneInfo(account.timezone)
     values = parse_custom_fields(deal.custom_fields or [])
-    on: date = _first(values, config.get("date_field", ()),
-                      lambda v, k: amo_fields.read_date(v, k, tz=zone)) \
+    on: date = (
+        _first(
+            values, config.get("date_field", ()), lambda v, k: amo_fields.read_date(v, k, tz=zone)
+        )
         or change.changed_at.astimezone(zone).date()
+    )
     amount: Decimal | None = _first(values, config.get("refund_field", ()), amo_fields.read_number)
     policies = session.scalars(
-        select(Policy).where(Policy.deal_id == deal.id, Policy.kind == PolicyKind.OURS)
+        select(Policy)
+        .where(Policy.deal_id == deal.id, Policy.kind == PolicyKind.OURS)
         .order_by(Policy.id)
     ).all()
     live = [p for p in policies if p.cancelled_on is None or p.cancelled_on == on]
@@ -92,13 +96,23 @@ def cancel_on_cancelled_stage(session: Session, change: StageMoved) -> None:
     clock = FrozenClock(change.changed_at)
     for policy, refund in zip(live, refunds, strict=True):
         try:
-            cancel_policy(session, policy, on=on, refund=refund, clock=clock,
-                          note=f"amoCRM stage {change.to_status_id} (event {change.event_id})")
+            cancel_policy(
+                session,
+                policy,
+                on=on,
+                refund=refund,
+                clock=clock,
+                note=f"amoCRM stage {change.to_status_id} (event {change.event_id})",
+            )
         except AlreadyCancelled:
-            log.info("policy %s already cancelled differently; stage move %s left it as is",
-                     policy.id, change.event_id)
+            log.info(
+                "policy %s already cancelled differently; stage move %s left it as is",
+                policy.id,
+                change.event_id,
+            )
         except MoneyError as exc:
             # Bad data in the deal (a date before the sale…): no retry can help; admins see it.
-            log.warning("policy %s not cancelled on stage move %s: %s", policy.id,
-                        change.event_id, exc)
+            log.warning(
+                "policy %s not cancelled on stage move %s: %s", policy.id, change.event_id, exc
+            )
     return None

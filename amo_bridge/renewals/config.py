@@ -1,4 +1,4 @@
-"""The account's renewal settings (section ``renewals``): base values plus per kind/product overrides.
+"""The account's renewal settings (section ``renewals``): base values and overrides.
 
 Defaults live in ``config/defaults.toml`` (seeds 001/002: the renewal deal and task appear 45
 days before the policy ends). A schedule override applies to a policy kind (``ours``,

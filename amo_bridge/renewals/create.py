@@ -31,6 +31,7 @@ from amo_bridge.renewals import payloads
 from amo_bridge.renewals.config import load_config
 from amo_bridge.renewals.payloads import Work, lead_request_id, task_request_id
 from amo_bridge.renewals.remote import catalog_for
+from amo_bridge.renewals.stamps import touch
 
 #: A ``creating`` row touched more recently than this may be in flight in another worker.
 IN_FLIGHT = timedelta(minutes=3)
@@ -117,7 +118,8 @@ def create_renewals(database: Database, client: AmoClient, account_id: int, *, c
             work = payloads.build(session, account, rows, config=config, catalog=catalog,
                                   today=local_today(clock, account.timezone))
             for row in rows:
-                row.status, row.updated_at = RenewalStatus.CREATING, now
+                row.status = RenewalStatus.CREATING
+                touch(row, now)
                 row.attempts += 1
         stale = ()
         done, problem = _send(database, client, work, clock=clock)
@@ -184,7 +186,7 @@ def _record_leads(database: Database, work: Sequence[Work], result: BatchResult,
             select(Renewal).where(Renewal.id.in_([w.renewal_id for w in work])))}
         for item in work:
             row, rid = rows[item.renewal_id], lead_request_id(item.renewal_id)
-            row.updated_at = now
+            touch(row, now)
             if item.lead_id is not None:
                 row.amocrm_lead_id, row.last_error = item.lead_id, None
             elif rid in result.errors:
@@ -196,7 +198,7 @@ def _record_leads(database: Database, work: Sequence[Work], result: BatchResult,
                 row.status = RenewalStatus.RESERVED
             else:
                 # Sent, answer lost: stays ``creating``, looked up by marker on the retry.
-                row.updated_at = now - IN_FLIGHT - timedelta(seconds=1)
+                touch(row, now - IN_FLIGHT - timedelta(seconds=1))
                 row.last_error = str(result.failure or "outcome unknown")[:2000]
                 counts["unknown"] += 1
     return counts
@@ -213,7 +215,7 @@ def _record_tasks(database: Database, ready: Sequence[Work], result: BatchResult
             select(Renewal).where(Renewal.id.in_([w.renewal_id for w in ready])))}
         for item in ready:
             row, rid = rows[item.renewal_id], task_request_id(item.renewal_id)
-            row.updated_at = now
+            touch(row, now)
             if item.task_id is not None:
                 row.amocrm_task_id, row.status, row.last_error = (
                     item.task_id, RenewalStatus.CREATED, None)
@@ -225,7 +227,7 @@ def _record_tasks(database: Database, ready: Sequence[Work], result: BatchResult
             else:
                 # Unsent or unanswered: stays ``creating`` with its lead, no longer in flight;
                 # the retry looks for the task on the lead before creating it.
-                row.updated_at = now - IN_FLIGHT - timedelta(seconds=1)
+                touch(row, now - IN_FLIGHT - timedelta(seconds=1))
                 row.last_error = f"task: {result.failure or 'not sent'}"[:2000]
                 counts["unknown"] += rid in result.unknown
     return counts
@@ -237,7 +239,8 @@ def retry_failed(session: Session, account_id: int, *, now: datetime) -> int:
                                                  Renewal.status == RenewalStatus.FAILED))
     count = 0
     for row in rows:
-        row.status, row.updated_at, row.last_error = RenewalStatus.RESERVED, now, None
+        row.status, row.last_error = RenewalStatus.RESERVED, None
+        touch(row, now)
         count += 1
     return count
 

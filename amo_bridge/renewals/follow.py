@@ -30,6 +30,7 @@ from amo_bridge.renewals import texts
 from amo_bridge.renewals.config import load_config
 from amo_bridge.renewals.due import UNLISTED
 from amo_bridge.renewals.payloads import end_of_day, values_for
+from amo_bridge.renewals.stamps import touch
 
 LIMIT = 500
 
@@ -78,7 +79,8 @@ def plan_follow(session: Session, account: Account, *, clock: Clock,
         if policy.cancelled_on is not None:
             if renewal.status == RenewalStatus.RESERVED:
                 renewal.status, renewal.decided_at = RenewalStatus.CANCELLED, now
-                renewal.outcome_reason, renewal.updated_at = "policy cancelled", now
+                renewal.outcome_reason = "policy cancelled"
+                touch(renewal, now)
                 result.cancelled += 1
             elif renewal.amocrm_lead_id:
                 result.remote.append(Action(renewal.id, "cancel", renewal.amocrm_lead_id,
@@ -92,7 +94,8 @@ def plan_follow(session: Session, account: Account, *, clock: Clock,
                 session.execute(delete(Renewal).where(Renewal.id == renewal.id))
                 result.dropped += 1
             else:
-                renewal.term_end, renewal.updated_at = policy.ends_on, now
+                renewal.term_end = policy.ends_on
+                touch(renewal, now)
                 result.moved += 1
             continue
         if not renewal.amocrm_lead_id:
@@ -165,7 +168,7 @@ def apply_remote(database: Database, client: AmoClient, account: Account,
     with database.session() as session:
         for action in actions:
             row = session.get(Renewal, action.renewal_id)
-            row.updated_at = now
+            touch(row, now)
             if action.kind == "cancel":
                 row.status, row.decided_at = RenewalStatus.CANCELLED, now
                 row.outcome_reason = f"policy cancelled {action.cancelled_on}"

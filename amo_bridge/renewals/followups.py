@@ -32,6 +32,7 @@ from amo_bridge.models import Account, Contact, Deal, FollowupStatus, RenewalFol
 from amo_bridge.renewals import texts
 from amo_bridge.renewals.config import RenewalConfig
 from amo_bridge.renewals.payloads import end_of_day
+from amo_bridge.renewals.stamps import touch
 
 IN_FLIGHT = timedelta(minutes=3)
 ROUND = 250
@@ -106,7 +107,7 @@ def create_followups(database: Database, client: AmoClient, account_id: int, *, 
         for row in rows:
             if row.status != FollowupStatus.CREATED:
                 row.status, row.attempts = FollowupStatus.CREATING, row.attempts + 1
-            row.updated_at = clock.now()
+            touch(row, clock.now())
     if not items:
         return counts
     for item in items:  # a lost answer earlier: adopt the task if it is there
@@ -128,7 +129,7 @@ def create_followups(database: Database, client: AmoClient, account_id: int, *, 
         for item in items:
             row = session.get(RenewalFollowup, item["id"])
             rid = f"followup:{item['id']}"
-            row.updated_at = now
+            touch(row, now)
             if item["task_id"] is not None:
                 row.amocrm_task_id, row.last_error = item["task_id"], None
                 row.tagged = item["tagged"]
@@ -141,7 +142,7 @@ def create_followups(database: Database, client: AmoClient, account_id: int, *, 
             elif result is not None and rid in result.unsent:
                 row.status = FollowupStatus.PENDING
             else:
-                row.updated_at = now - IN_FLIGHT - timedelta(seconds=1)
+                touch(row, now - IN_FLIGHT - timedelta(seconds=1))
                 row.last_error = str(result.failure if result else "outcome unknown")[:2000]
     problem = (result.failure if result else None) or tag_error
     if problem is not None:

@@ -20,20 +20,13 @@ from amo_bridge.accounts import products_for
 from amo_bridge.amocrm.fields import normalize_name
 from amo_bridge.models import Contact, Policy, PolicyKind, PolicySource, Renewal, RenewalStatus
 from amo_bridge.products import UnknownProduct
+from amo_bridge.renewals.errors import RenewalsError
 
 EDITABLE = ("product_code", "insurer", "number", "starts_on", "ends_on", "premium", "terms",
             "insured_object")
 #: Renewal states that mean amoCRM has (or may have) a deal for this policy.
 IN_AMOCRM = (RenewalStatus.CREATING, RenewalStatus.CREATED, RenewalStatus.RENEWED,
              RenewalStatus.NOT_RENEWED, RenewalStatus.CANCELLED, RenewalStatus.FAILED)
-
-
-class ForeignPolicyError(ValueError):
-    """A request the domain refuses; ``status`` and ``key`` map to a problem+json answer."""
-
-    def __init__(self, status: int, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.status, self.key, self.values = status, key, values
 
 
 def contact_by_amocrm_id(session: Session, account_id: int, amocrm_id: int) -> Contact:
@@ -54,13 +47,13 @@ def _values(session: Session, account_id: int, data: Mapping[str, Any]) -> dict[
             values["product_code"] = products_for(session, account_id).resolve(
                 str(values.pop("product"))).code
         except UnknownProduct as exc:
-            raise ForeignPolicyError(422, "renewals.product.unknown", product=exc.value) from None
+            raise RenewalsError(422, "renewals.product.unknown", product=exc.value) from None
     return values
 
 
 def _check_dates(starts_on: date | None, ends_on: date | None) -> None:
     if starts_on and ends_on and ends_on < starts_on:
-        raise ForeignPolicyError(422, "renewals.policy.dates")
+        raise RenewalsError(422, "renewals.policy.dates")
 
 
 def add_foreign(session: Session, account_id: int, contact: Contact, data: Mapping[str, Any],
@@ -73,7 +66,7 @@ def add_foreign(session: Session, account_id: int, contact: Contact, data: Mappi
                f"{normalize_name(values['number'])}")[:255]
         if session.scalar(select(exists().where(Policy.account_id == account_id,
                                                 Policy.external_key == key))):
-            raise ForeignPolicyError(409, "renewals.policy.duplicate", number=values["number"])
+            raise RenewalsError(409, "renewals.policy.duplicate", number=values["number"])
     policy = Policy(account_id=account_id, external_key=key, kind=PolicyKind.FOREIGN,
                     source=PolicySource.MANUAL, contact_id=contact.id,
                     entered_by_amocrm_id=entered_by, premium=values.pop("premium", None) or 0,
@@ -86,9 +79,9 @@ def add_foreign(session: Session, account_id: int, contact: Contact, data: Mappi
 def foreign_policy(session: Session, account_id: int, policy_id: int) -> Policy:
     policy = session.get(Policy, policy_id)
     if policy is None or policy.account_id != account_id:
-        raise ForeignPolicyError(404, "renewals.not_found", what=f"policy {policy_id}")
+        raise RenewalsError(404, "renewals.not_found", what=f"policy {policy_id}")
     if policy.kind != PolicyKind.FOREIGN:
-        raise ForeignPolicyError(409, "renewals.policy.not_foreign")
+        raise RenewalsError(409, "renewals.policy.not_foreign")
     return policy
 
 
@@ -110,6 +103,6 @@ def remove_foreign(session: Session, policy: Policy) -> None:
     (then the deal must be closed there, so the history stays consistent)."""
     if session.scalar(select(exists().where(Renewal.policy_id == policy.id,
                                             Renewal.status.in_(IN_AMOCRM)))):
-        raise ForeignPolicyError(409, "renewals.policy.has_renewal")
+        raise RenewalsError(409, "renewals.policy.has_renewal")
     session.delete(policy)  # reservations not yet sent go with it (ON DELETE CASCADE)
     session.flush()

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amo_bridge.models import Contact, Deal, Policy, Renewal, RenewalStatus, User
+from amo_bridge.renewals.stamps import touch
 
 #: States a deal outcome may overwrite (a won deal reopened and lost again is lost).
 DECIDABLE = (RenewalStatus.RESERVED, RenewalStatus.CREATING, RenewalStatus.CREATED,
@@ -34,7 +35,8 @@ def record_won(session: Session, deal: Deal, *, at: datetime) -> Renewal | None:
     renewal = renewal_of_deal(session, deal)
     if renewal is None or renewal.status not in DECIDABLE:
         return None
-    renewal.status, renewal.decided_at, renewal.updated_at = RenewalStatus.RENEWED, at, at
+    renewal.status, renewal.decided_at = RenewalStatus.RENEWED, at
+    touch(renewal, at)
     renewal.outcome_reason = None
     _link(session, renewal, deal)
     return renewal
@@ -45,7 +47,8 @@ def record_lost(session: Session, deal: Deal, *, at: datetime, reason: str | Non
     renewal = renewal_of_deal(session, deal)
     if renewal is None or renewal.status not in DECIDABLE:
         return None
-    renewal.status, renewal.decided_at, renewal.updated_at = RenewalStatus.NOT_RENEWED, at, at
+    renewal.status, renewal.decided_at = RenewalStatus.NOT_RENEWED, at
+    touch(renewal, at)
     renewal.outcome_reason = (reason or deal.loss_reason or "")[:255] or None
     if renewal.new_policy_id is not None:  # it was won before: the link goes
         old = session.get(Policy, renewal.policy_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -108,7 +107,3 @@ def plan(session: Session, account: Account, *, clock: Clock, count: int | None 
 
 def _codes(session: Session, account: Account) -> list[str]:
     return [p.code for p in products_for(session, account.id)]
-
-
-def due_today(session: Session, account: Account, *, clock: Clock) -> date:
-    return local_today(clock, account.timezone)

@@ -7,6 +7,7 @@ a deal must still be created — so the defaults wrap optional parts in ``{% if 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 
@@ -40,6 +41,7 @@ _ALLOWED = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.
             nodes.Filter, nodes.If, nodes.Not, nodes.And, nodes.Or, nodes.Compare, nodes.Operand,
             nodes.CondExpr, nodes.Concat, nodes.Test)
 MAX_CHARS = 1000
+_SPACES = re.compile(r"[ \t\r\n]+")
 
 
 class TextProblem(ValueError):
@@ -77,7 +79,7 @@ def render(source: str, values: Mapping[str, object | None], variables: Mapping[
     """Render with every known variable defined (missing ones empty); spaces collapsed."""
     context = {name: ("" if values.get(name) is None else values[name]) for name in variables}
     text = environment().from_string(source).render(context)
-    return " ".join(text.split())
+    return _SPACES.sub(" ", text).strip()  # not str.split(): it eats the no-break spaces
 
 
 def day(value: date | None) -> str:

@@ -78,8 +78,9 @@ class ClientHistory:
 
 
 def _status(policy: Policy, today: date) -> str:
-    if policy.cancelled_on is not None and (policy.ends_on is None
-                                            or policy.cancelled_on < policy.ends_on):
+    if policy.cancelled_on is not None and (
+        policy.ends_on is None or policy.cancelled_on < policy.ends_on
+    ):
         return "cancelled"
     if policy.renewed_by_id is not None:
         return "renewed"
@@ -103,10 +104,13 @@ def client_history(
         return Person(amocrm_id, names.get(amocrm_id, "") if amocrm_id is not None else "")
 
     deals = session.scalars(
-        select(Deal).where(
-            Deal.account_id == account_id, Deal.is_deleted.is_(False),
+        select(Deal)
+        .where(
+            Deal.account_id == account_id,
+            Deal.is_deleted.is_(False),
             or_(Deal.contact_id == contact.id, Deal.company_id == contact.id),
-        ).order_by(Deal.amocrm_created_at.desc().nulls_last(), Deal.id.desc())
+        )
+        .order_by(Deal.amocrm_created_at.desc().nulls_last(), Deal.id.desc())
     ).all()
     deal_ids = [d.id for d in deals]
     deal_by_id = {d.id: d for d in deals}
@@ -114,12 +118,14 @@ def client_history(
     if deal_ids:
         condition = or_(condition, Policy.deal_id.in_(deal_ids))
     policies = session.scalars(
-        select(Policy).where(Policy.account_id == account_id, condition)
+        select(Policy)
+        .where(Policy.account_id == account_id, condition)
         .order_by(Policy.ends_on.desc().nulls_last(), Policy.id.desc())
     ).all()
 
-    history = ClientHistory(contact_id=contact.id, contact_amocrm_id=contact.amocrm_id,
-                            name=contact.name)
+    history = ClientHistory(
+        contact_id=contact.id, contact_amocrm_id=contact.amocrm_id, name=contact.name
+    )
     policy_counts: dict[int, int] = {}
     for policy in policies:
         product = policy.product_code
@@ -129,29 +135,55 @@ def client_history(
             deal = session.get(Deal, policy.deal_id)
         if policy.deal_id:
             policy_counts[policy.deal_id] = policy_counts.get(policy.deal_id, 0) + 1
-        history.policies.append(ClientPolicy(
-            id=policy.id, kind=policy.kind, status=_status(policy, today),
-            product_code=product, product_name=name, insurer=policy.insurer,
-            number=policy.number, premium=policy.premium, starts_on=policy.starts_on,
-            ends_on=policy.ends_on, sold_on=policy.sold_on, sum_insured=policy.sum_insured,
-            deductible=policy.deductible, terms=policy.terms,
-            insured_object=dict(policy.insured_object or {}),
-            seller=person(policy.seller_amocrm_id), issuer=person(policy.issuer_amocrm_id),
-            deal_amocrm_id=deal.amocrm_id if deal else None, cancelled_on=policy.cancelled_on,
-            refund=policy.refund, renewed_by_id=policy.renewed_by_id,
-        ))
-    upcoming = [p for p in history.policies
-                if p.status in ("active", "upcoming") and p.ends_on and p.ends_on >= today]
+        history.policies.append(
+            ClientPolicy(
+                id=policy.id,
+                kind=policy.kind,
+                status=_status(policy, today),
+                product_code=product,
+                product_name=name,
+                insurer=policy.insurer,
+                number=policy.number,
+                premium=policy.premium,
+                starts_on=policy.starts_on,
+                ends_on=policy.ends_on,
+                sold_on=policy.sold_on,
+                sum_insured=policy.sum_insured,
+                deductible=policy.deductible,
+                terms=policy.terms,
+                insured_object=dict(policy.insured_object or {}),
+                seller=person(policy.seller_amocrm_id),
+                issuer=person(policy.issuer_amocrm_id),
+                deal_amocrm_id=deal.amocrm_id if deal else None,
+                cancelled_on=policy.cancelled_on,
+                refund=policy.refund,
+                renewed_by_id=policy.renewed_by_id,
+            )
+        )
+    upcoming = [
+        p
+        for p in history.policies
+        if p.status in ("active", "upcoming") and p.ends_on and p.ends_on >= today
+    ]
     history.ends_next = min(upcoming, key=lambda p: (p.ends_on, p.id), default=None)
     for deal in deals:
         state = "won" if deal.won_at else "lost" if deal.lost_at else "open"
-        history.deals.append(ClientDeal(
-            amocrm_id=deal.amocrm_id, name=deal.name, state=state,
-            pipeline_id=deal.pipeline_id, status_id=deal.status_id, price=deal.price,
-            responsible=person(deal.responsible_amocrm_id), created_at=deal.amocrm_created_at,
-            won_at=deal.won_at, lost_at=deal.lost_at, loss_reason=deal.loss_reason,
-            policies=policy_counts.get(deal.id, 0),
-        ))
+        history.deals.append(
+            ClientDeal(
+                amocrm_id=deal.amocrm_id,
+                name=deal.name,
+                state=state,
+                pipeline_id=deal.pipeline_id,
+                status_id=deal.status_id,
+                price=deal.price,
+                responsible=person(deal.responsible_amocrm_id),
+                created_at=deal.amocrm_created_at,
+                won_at=deal.won_at,
+                lost_at=deal.lost_at,
+                loss_reason=deal.loss_reason,
+                policies=policy_counts.get(deal.id, 0),
+            )
+        )
     return history
 
 

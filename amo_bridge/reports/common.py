@@ -29,8 +29,12 @@ class ReportFilter:
     insurer: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"period": self.period.as_dict(), "manager": self.manager,
-                "product": self.product, "insurer": self.insurer}
+        return {
+            "period": self.period.as_dict(),
+            "manager": self.manager,
+            "product": self.product,
+            "insurer": self.insurer,
+        }
 
 
 def ratio_pct(part: int, whole: int | None) -> Decimal | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, literal, or_, select, union_all
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from amo_bridge.models import Contact, Deal, MoneyLine, Policy
@@ -63,40 +63,53 @@ class PayrollReport:
     total: PayrollRow
 
 
-def _role_part(role: str, account_id: int, flt: ReportFilter):
-    person = MoneyLine.seller_amocrm_id if role == SELLER else MoneyLine.issuer_amocrm_id
-    share = MoneyLine.seller_share if role == SELLER else MoneyLine.issuer_share
-    statement = select(
-        person.label("employee"), MoneyLine.month.label("month"), literal(role).label("role"),
-        MoneyLine.policies.label("policies"), share.label("share"),
-    ).where(*line_conditions(account_id, flt), person.is_not(None))
+def payroll(
+    session: Session, account_id: int, flt: ReportFilter, *, with_lines: bool = False
+) -> PayrollReport:
+    # One scan of the lines grouped by (seller, issuer, month) — at most people² × months
+    # groups — then each group is credited to its seller and to its issuer.
+    line = MoneyLine
+    statement = (
+        select(
+            line.seller_amocrm_id,
+            line.issuer_amocrm_id,
+            line.month,
+            func.sum(line.policies),
+            func.sum(line.seller_share),
+            func.sum(line.issuer_share),
+        )
+        .where(*line_conditions(account_id, flt))
+        .group_by(line.seller_amocrm_id, line.issuer_amocrm_id, line.month)
+    )
     if flt.manager is not None:
-        statement = statement.where(person == flt.manager)
-    return statement
-
-
-def payroll(session: Session, account_id: int, flt: ReportFilter, *, with_lines: bool = False
-            ) -> PayrollReport:
-    parts = union_all(_role_part(SELLER, account_id, flt),
-                      _role_part(ISSUER, account_id, flt)).subquery()
-    statement = select(
-        parts.c.employee, parts.c.month, parts.c.role,
-        func.sum(parts.c.policies), func.sum(parts.c.share),
-    ).group_by(parts.c.employee, parts.c.month, parts.c.role)
+        statement = statement.where(
+            or_(line.seller_amocrm_id == flt.manager, line.issuer_amocrm_id == flt.manager)
+        )
     names = user_names(session, account_id)
     rows: dict[tuple[int, date], PayrollRow] = {}
-    for employee, month, role, policies, share in session.execute(statement):
+
+    def row_of(employee: int, month: date) -> PayrollRow:
         row = rows.get((employee, month))
         if row is None:
             row = rows[(employee, month)] = PayrollRow(
-                employee=employee, employee_name=names.get(employee, f"#{employee}"), month=month)
-        setattr(row, f"{role}_policies", as_int(policies))
-        setattr(row, f"{role}_share", as_int(share))
+                employee=employee, employee_name=names.get(employee, f"#{employee}"), month=month
+            )
+        return row
+
+    for seller, issuer, month, policies, seller_share, issuer_share in session.execute(statement):
+        if seller is not None and flt.manager in (None, seller):
+            row = row_of(seller, month)
+            row.seller_policies += as_int(policies)
+            row.seller_share += as_int(seller_share)
+        if issuer is not None and flt.manager in (None, issuer):
+            row = row_of(issuer, month)
+            row.issuer_policies += as_int(policies)
+            row.issuer_share += as_int(issuer_share)
     if with_lines:
-        for line in payroll_lines(session, account_id, flt):
-            row = rows.get((line.employee, line.booked_on.replace(day=1)))
+        for item in payroll_lines(session, account_id, flt):
+            row = rows.get((item.employee, item.booked_on.replace(day=1)))
             if row is not None:
-                row.lines.append(line)
+                row.lines.append(item)
     ordered = sorted(rows.values(), key=lambda r: (r.month, r.employee_name, r.employee or 0))
     total = PayrollRow(employee=None, employee_name="", month=flt.period.start)
     for row in ordered:
@@ -107,15 +120,29 @@ def payroll(session: Session, account_id: int, flt: ReportFilter, *, with_lines:
     return PayrollReport(filter=flt, rows=ordered, total=total)
 
 
-def payroll_lines(session: Session, account_id: int, flt: ReportFilter,
-                  *, chunk: int = 2000) -> Iterator[PayrollLine]:
+def payroll_lines(
+    session: Session, account_id: int, flt: ReportFilter, *, chunk: int = 2000
+) -> Iterator[PayrollLine]:
     """Every (line, role) pair behind the payroll, in month, employee, booking order; streamed."""
     line = MoneyLine
     statement = (
-        select(line.id, line.policy_id, line.kind, line.booked_on, line.seller_amocrm_id,
-               line.issuer_amocrm_id, line.seller_share, line.issuer_share, line.premium,
-               line.income, line.product_code, line.insurer, Policy.number, Contact.name,
-               Deal.amocrm_id)
+        select(
+            line.id,
+            line.policy_id,
+            line.kind,
+            line.booked_on,
+            line.seller_amocrm_id,
+            line.issuer_amocrm_id,
+            line.seller_share,
+            line.issuer_share,
+            line.premium,
+            line.income,
+            line.product_code,
+            line.insurer,
+            Policy.number,
+            Contact.name,
+            Deal.amocrm_id,
+        )
         .join(Policy, Policy.id == line.policy_id)
         .outerjoin(Contact, Contact.id == Policy.contact_id)
         .outerjoin(Deal, Deal.id == Policy.deal_id)
@@ -124,14 +151,42 @@ def payroll_lines(session: Session, account_id: int, flt: ReportFilter,
         .execution_options(yield_per=chunk)
     )
     if flt.manager is not None:
-        statement = statement.where(or_(line.seller_amocrm_id == flt.manager,
-                                        line.issuer_amocrm_id == flt.manager))
-    for (line_id, policy_id, kind, booked_on, seller, issuer, seller_share, issuer_share,
-         premium, income, product, insurer, number, client, deal) in session.execute(statement):
+        statement = statement.where(
+            or_(line.seller_amocrm_id == flt.manager, line.issuer_amocrm_id == flt.manager)
+        )
+    for (
+        line_id,
+        policy_id,
+        kind,
+        booked_on,
+        seller,
+        issuer,
+        seller_share,
+        issuer_share,
+        premium,
+        income,
+        product,
+        insurer,
+        number,
+        client,
+        deal,
+    ) in session.execute(statement):
         for role, person, share in ((SELLER, seller, seller_share), (ISSUER, issuer, issuer_share)):
             if person is None or (flt.manager is not None and person != flt.manager):
                 continue
-            yield PayrollLine(employee=person, role=role, line_id=line_id, policy_id=policy_id,
-                              kind=kind, booked_on=booked_on, share=share, premium=premium,
-                              income=income, product_code=product, insurer=insurer,
-                              number=number, client=client, deal_amocrm_id=deal)
+            yield PayrollLine(
+                employee=person,
+                role=role,
+                line_id=line_id,
+                policy_id=policy_id,
+                kind=kind,
+                booked_on=booked_on,
+                share=share,
+                premium=premium,
+                income=income,
+                product_code=product,
+                insurer=insurer,
+                number=number,
+                client=client,
+                deal_amocrm_id=deal,
+            )

@@ -73,8 +73,11 @@ class Period:
         return f"{self.start.isoformat()}..{self.last_day.isoformat()}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.last_day.isoformat(),
-                "label": self.label()}
+        return {
+            "from": self.start.isoformat(),
+            "to": self.last_day.isoformat(),
+            "label": self.label(),
+        }
 
 
 def _bound(part: str, *, end: bool) -> date:

@@ -72,9 +72,12 @@ def fact_by_manager_month(session: Session, account_id: int, flt: ReportFilter):
     line = MoneyLine
     statement = (
         select(
-            line.seller_amocrm_id, line.month,
-            func.sum(line.policies), func.sum(line.cancellations),
-            func.sum(line.premium), func.sum(line.income),
+            line.seller_amocrm_id,
+            line.month,
+            func.sum(line.policies),
+            func.sum(line.cancellations),
+            func.sum(line.premium),
+            func.sum(line.income),
         )
         .where(*line_conditions(account_id, flt))
         .group_by(line.seller_amocrm_id, line.month)
@@ -84,12 +87,14 @@ def fact_by_manager_month(session: Session, account_id: int, flt: ReportFilter):
     return session.execute(statement).all()
 
 
-def plans_by_manager_month(session: Session, account_id: int, flt: ReportFilter
-                           ) -> dict[tuple[int, date], tuple[int | None, int | None]]:
+def plans_by_manager_month(
+    session: Session, account_id: int, flt: ReportFilter
+) -> dict[tuple[int, date], tuple[int | None, int | None]]:
     if flt.insurer:
         return {}
     statement = select(Plan).where(
-        Plan.account_id == account_id, Plan.month >= flt.period.start.replace(day=1),
+        Plan.account_id == account_id,
+        Plan.month >= flt.period.start.replace(day=1),
         Plan.month < flt.period.end,
     )
     if flt.manager is not None:
@@ -110,8 +115,10 @@ def plans_by_manager_month(session: Session, account_id: int, flt: ReportFilter
             found[key] = (general[key].income_target, general[key].premium_target)
             continue
         plans = per_product[key]
-        found[key] = (_sum_or_none(p.income_target for p in plans),
-                      _sum_or_none(p.premium_target for p in plans))
+        found[key] = (
+            _sum_or_none(p.income_target for p in plans),
+            _sum_or_none(p.premium_target for p in plans),
+        )
     return found
 
 
@@ -148,8 +155,9 @@ def plan_vs_fact(session: Session, account_id: int, flt: ReportFilter) -> PlanFa
     by_month: dict[date, PlanFactRow] = {}
     total = PlanFactRow(manager=None, manager_name="", month=flt.period.start)
     for item in ordered:
-        by_month.setdefault(item.month, PlanFactRow(manager=None, manager_name="",
-                                                    month=item.month)).add(item)
+        by_month.setdefault(
+            item.month, PlanFactRow(manager=None, manager_name="", month=item.month)
+        ).add(item)
         total.add(item)
     report.months = [by_month[m] for m in sorted(by_month)]
     report.total = total

@@ -71,8 +71,13 @@ def targets_for(session: Session, account_id: int) -> dict[str, Decimal]:
     return found
 
 
-def retention(session: Session, account_id: int, flt: ReportFilter,
-              *, targets: Mapping[str, Decimal] | None = None) -> RetentionReport:
+def retention(
+    session: Session,
+    account_id: int,
+    flt: ReportFilter,
+    *,
+    targets: Mapping[str, Decimal] | None = None,
+) -> RetentionReport:
     targets = targets_for(session, account_id) if targets is None else targets
     renewal = Renewal
     manager = func.coalesce(renewal.assignee_amocrm_id, Policy.seller_amocrm_id)
@@ -80,13 +85,17 @@ def retention(session: Session, account_id: int, flt: ReportFilter,
     lost = and_(Policy.renewed_by_id.is_(None), renewal.status == RenewalStatus.NOT_RENEWED)
     statement = (
         select(
-            Policy.product_code, manager, func.count(Policy.id),
-            func.sum(case((renewed, 1), else_=0)), func.sum(case((lost, 1), else_=0)),
+            Policy.product_code,
+            manager,
+            func.count(Policy.id),
+            func.sum(case((renewed, 1), else_=0)),
+            func.sum(case((lost, 1), else_=0)),
             func.sum(Policy.premium),
         )
         .select_from(Policy)
-        .outerjoin(renewal, and_(renewal.policy_id == Policy.id,
-                                 renewal.term_end == Policy.ends_on))
+        .outerjoin(
+            renewal, and_(renewal.policy_id == Policy.id, renewal.term_end == Policy.ends_on)
+        )
         .where(
             Policy.account_id == account_id,
             Policy.kind == PolicyKind.OURS,
@@ -109,15 +118,22 @@ def retention(session: Session, account_id: int, flt: ReportFilter,
     total = RetentionRow(product_code="", manager=None, manager_name="")
     for product, person, due, done, gone, premium in session.execute(statement):
         row = RetentionRow(
-            product_code=product, manager=person,
+            product_code=product,
+            manager=person,
             manager_name=names.get(person, f"#{person}") if person is not None else "",
-            due=as_int(due), renewed=as_int(done), lost=as_int(gone),
-            premium_due=as_int(premium), target_pct=targets.get(product),
+            due=as_int(due),
+            renewed=as_int(done),
+            lost=as_int(gone),
+            premium_due=as_int(premium),
+            target_pct=targets.get(product),
         )
         report.rows.append(row)
-        products.setdefault(product, RetentionRow(product_code=product, manager=None,
-                                                  manager_name="",
-                                                  target_pct=targets.get(product))).add(row)
+        products.setdefault(
+            product,
+            RetentionRow(
+                product_code=product, manager=None, manager_name="", target_pct=targets.get(product)
+            ),
+        ).add(row)
         total.add(row)
     report.rows.sort(key=lambda r: (r.product_code, r.manager_name, r.manager or 0))
     report.products = [products[code] for code in sorted(products)]

@@ -1,6 +1,5 @@
-"""Money settings: plans (admins), commission rates and salary rules (admins and finance),
-roles (admins grant and revoke finance), who can still export in amoCRM itself, and the policy
-panel's cancellation. Every change is written to the audit log.
+"""Money settings: plans (admins), commission rates and salary rules (admins and finance), and
+the policy panel's cancellation. Every change is written to the audit log.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from amo_bridge.accounts import products_for
 from amo_bridge.ledger.money import MoneyError, cancel_policy, uncancel_policy
-from amo_bridge.models import ANY, CommissionRate, Plan, Policy, Role, SalaryRule, User
+from amo_bridge.models import ANY, CommissionRate, Plan, Policy, Role, SalaryRule
 from amo_bridge.web.auth import widget_auth
 from amo_bridge.web.money_common import (
     ApiProblem,
@@ -30,15 +29,12 @@ from amo_bridge.web.money_schemas import (
     PeriodQuery,
     PlanInput,
     RateInput,
-    RoleInput,
     SalaryRuleInput,
     pct_text,
 )
 
 bp = Blueprint("settings", __name__)
 ADMIN, FINANCE = Role.ADMIN.value, Role.FINANCE.value
-#: amoCRM right letters (AMOCRM.md): A all, G group, M own, D denied.
-EXPORT_DENIED = "D"
 
 
 def _product(session, code: str) -> str:
@@ -58,9 +54,14 @@ def _one(session, model, row_id: int):
 
 
 def _plan(plan: Plan) -> dict[str, Any]:
-    return {"id": plan.id, "manager": plan.user_amocrm_id, "month": plan.month.strftime("%Y-%m"),
-            "product": plan.product_code, "income_target": plan.income_target,
-            "premium_target": plan.premium_target}
+    return {
+        "id": plan.id,
+        "manager": plan.user_amocrm_id,
+        "month": plan.month.strftime("%Y-%m"),
+        "product": plan.product_code,
+        "income_target": plan.income_target,
+        "premium_target": plan.premium_target,
+    }
 
 
 @bp.get("/plans")
@@ -68,9 +69,15 @@ def _plan(plan: Plan) -> dict[str, Any]:
 def list_plans():
     data = load_query(PeriodQuery())
     who, period = identity(), data["parsed_period"]
-    statement = select(Plan).where(Plan.account_id == who.account_id,
-                                   Plan.month >= period.start.replace(day=1),
-                                   Plan.month < period.end).order_by(Plan.month, Plan.id)
+    statement = (
+        select(Plan)
+        .where(
+            Plan.account_id == who.account_id,
+            Plan.month >= period.start.replace(day=1),
+            Plan.month < period.end,
+        )
+        .order_by(Plan.month, Plan.id)
+    )
     manager = data.get("manager") if sees_everyone(who) else who.amocrm_user_id
     if manager is not None:
         statement = statement.where(Plan.user_amocrm_id == manager)
@@ -85,12 +92,21 @@ def set_plan():
     who = identity()
     with runtime().session() as session:
         product = _product(session, data["product"])
-        plan = session.scalar(select(Plan).where(
-            Plan.account_id == who.account_id, Plan.user_amocrm_id == data["manager"],
-            Plan.month == data["month"], Plan.product_code == product))
+        plan = session.scalar(
+            select(Plan).where(
+                Plan.account_id == who.account_id,
+                Plan.user_amocrm_id == data["manager"],
+                Plan.month == data["month"],
+                Plan.product_code == product,
+            )
+        )
         if plan is None:
-            plan = Plan(account_id=who.account_id, user_amocrm_id=data["manager"],
-                        month=data["month"], product_code=product)
+            plan = Plan(
+                account_id=who.account_id,
+                user_amocrm_id=data["manager"],
+                month=data["month"],
+                product_code=product,
+            )
             session.add(plan)
         plan.income_target = data["income_target"]
         plan.premium_target = data["premium_target"]
@@ -113,14 +129,26 @@ def delete_plan(plan_id: int):
 
 
 def _rate(rate: CommissionRate) -> dict[str, Any]:
-    return {"id": rate.id, "insurer": rate.insurer, "product": rate.product_code,
-            "valid_from": iso(rate.valid_from), "rate_pct": pct_text(rate.rate_pct)}
+    return {
+        "id": rate.id,
+        "insurer": rate.insurer,
+        "product": rate.product_code,
+        "valid_from": iso(rate.valid_from),
+        "rate_pct": pct_text(rate.rate_pct),
+    }
 
 
 def _rule(rule: SalaryRule) -> dict[str, Any]:
-    return {"id": rule.id, "role": rule.role, "product": rule.product_code,
-            "user": rule.user_key, "basis": rule.basis, "pct": pct_text(rule.pct),
-            "fixed_amount": rule.fixed_amount, "valid_from": iso(rule.valid_from)}
+    return {
+        "id": rule.id,
+        "role": rule.role,
+        "product": rule.product_code,
+        "user": rule.user_key,
+        "basis": rule.basis,
+        "pct": pct_text(rule.pct),
+        "fixed_amount": rule.fixed_amount,
+        "valid_from": iso(rule.valid_from),
+    }
 
 
 @bp.get("/commission-rates")
@@ -128,9 +156,13 @@ def _rule(rule: SalaryRule) -> dict[str, Any]:
 def list_rates():
     load_query(LangQuery())
     with runtime().session() as session:
-        rates = session.scalars(select(CommissionRate).where(
-            CommissionRate.account_id == identity().account_id).order_by(
-            CommissionRate.product_code, CommissionRate.insurer, CommissionRate.valid_from))
+        rates = session.scalars(
+            select(CommissionRate)
+            .where(CommissionRate.account_id == identity().account_id)
+            .order_by(
+                CommissionRate.product_code, CommissionRate.insurer, CommissionRate.valid_from
+            )
+        )
         return jsonify(rates=[_rate(r) for r in rates])
 
 
@@ -142,13 +174,21 @@ def add_rate():
     who = identity()
     with runtime().session() as session:
         product = _product(session, data["product"])
-        rate = session.scalar(select(CommissionRate).where(
-            CommissionRate.account_id == who.account_id, CommissionRate.insurer == data["insurer"],
-            CommissionRate.product_code == product,
-            CommissionRate.valid_from == data["valid_from"]))
+        rate = session.scalar(
+            select(CommissionRate).where(
+                CommissionRate.account_id == who.account_id,
+                CommissionRate.insurer == data["insurer"],
+                CommissionRate.product_code == product,
+                CommissionRate.valid_from == data["valid_from"],
+            )
+        )
         if rate is None:
-            rate = CommissionRate(account_id=who.account_id, insurer=data["insurer"].strip(),
-                                  product_code=product, valid_from=data["valid_from"])
+            rate = CommissionRate(
+                account_id=who.account_id,
+                insurer=data["insurer"].strip(),
+                product_code=product,
+                valid_from=data["valid_from"],
+            )
             session.add(rate)
         rate.rate_pct = data["rate_pct"]
         session.flush()
@@ -161,8 +201,9 @@ def add_rate():
 def delete_rate(rate_id: int):
     with runtime().session() as session:
         rate = _one(session, CommissionRate, rate_id)
-        audit(session, "commission_rate.deleted", target=f"commission_rate:{rate.id}",
-              **_rate(rate))
+        audit(
+            session, "commission_rate.deleted", target=f"commission_rate:{rate.id}", **_rate(rate)
+        )
         session.delete(rate)
     return "", 204
 
@@ -172,9 +213,13 @@ def delete_rate(rate_id: int):
 def list_salary_rules():
     load_query(LangQuery())
     with runtime().session() as session:
-        rules = session.scalars(select(SalaryRule).where(
-            SalaryRule.account_id == identity().account_id).order_by(
-            SalaryRule.role, SalaryRule.product_code, SalaryRule.user_key, SalaryRule.valid_from))
+        rules = session.scalars(
+            select(SalaryRule)
+            .where(SalaryRule.account_id == identity().account_id)
+            .order_by(
+                SalaryRule.role, SalaryRule.product_code, SalaryRule.user_key, SalaryRule.valid_from
+            )
+        )
         return jsonify(rules=[_rule(r) for r in rules])
 
 
@@ -185,13 +230,23 @@ def add_salary_rule():
     who = identity()
     with runtime().session() as session:
         product = _product(session, data["product"])
-        rule = session.scalar(select(SalaryRule).where(
-            SalaryRule.account_id == who.account_id, SalaryRule.role == data["role"],
-            SalaryRule.product_code == product, SalaryRule.user_key == data["user"],
-            SalaryRule.valid_from == data["valid_from"]))
+        rule = session.scalar(
+            select(SalaryRule).where(
+                SalaryRule.account_id == who.account_id,
+                SalaryRule.role == data["role"],
+                SalaryRule.product_code == product,
+                SalaryRule.user_key == data["user"],
+                SalaryRule.valid_from == data["valid_from"],
+            )
+        )
         if rule is None:
-            rule = SalaryRule(account_id=who.account_id, role=data["role"], product_code=product,
-                              user_key=data["user"], valid_from=data["valid_from"])
+            rule = SalaryRule(
+                account_id=who.account_id,
+                role=data["role"],
+                product_code=product,
+                user_key=data["user"],
+                valid_from=data["valid_from"],
+            )
             session.add(rule)
         rule.basis, rule.pct, rule.fixed_amount = data["basis"], data["pct"], data["fixed_amount"]
         session.flush()
@@ -209,82 +264,16 @@ def delete_salary_rule(rule_id: int):
     return "", 204
 
 
-# --- roles and the amoCRM export door ----------------------------------------------------------
-
-
-def _user(user: User) -> dict[str, Any]:
-    roles = [Role.MANAGER.value] + [r for r, on in ((ADMIN, user.is_admin),
-                                                    (FINANCE, user.is_finance)) if on]
-    return {"id": user.amocrm_id, "name": user.name, "email": user.email,
-            "active": user.is_active, "admin": user.is_admin, "finance": user.is_finance,
-            "roles": roles}
-
-
-@bp.get("/roles")
-@widget_auth(ADMIN)
-def list_roles():
-    load_query(LangQuery())
-    with runtime().session() as session:
-        users = session.scalars(select(User).where(User.account_id == identity().account_id)
-                                .order_by(User.name, User.amocrm_id))
-        return jsonify(users=[_user(u) for u in users])
-
-
-@bp.put("/roles/<int:user_id>")
-@widget_auth(ADMIN)
-def set_role(user_id: int):
-    """Grant or revoke finance (admin comes from amoCRM's own rights, not from here)."""
-    data = load_body(RoleInput())
-    who = identity()
-    with runtime().session() as session:
-        user = session.scalar(select(User).where(User.account_id == who.account_id,
-                                                 User.amocrm_id == user_id))
-        if user is None:
-            raise ApiProblem(404, "reports.not_found", what=f"user {user_id}")
-        if user.is_finance != data["finance"]:
-            user.is_finance = data["finance"]
-            audit(session, "role.finance_granted" if data["finance"] else "role.finance_revoked",
-                  target=f"user:{user_id}")
-        return jsonify(_user(user))
-
-
-def export_rights(rights: dict[str, Any] | None) -> dict[str, str | None]:
-    """The amoCRM export right letter per entity (None when amoCRM did not say)."""
-    found: dict[str, str | None] = {}
-    for entity in ("leads", "contacts", "companies"):
-        value = (rights or {}).get(entity)
-        found[entity] = value.get("export") if isinstance(value, dict) else None
-    return found
-
-
-@bp.get("/export-rights")
-@widget_auth(ADMIN)
-def amocrm_export_doors():
-    """Active non-admin users whose amoCRM rights still let them export leads or contacts."""
-    load_query(LangQuery())
-    with runtime().session() as session:
-        users = session.scalars(select(User).where(
-            User.account_id == identity().account_id, User.is_active.is_(True),
-            User.is_admin.is_(False)).order_by(User.name, User.amocrm_id)).all()
-    open_doors = []
-    for user in users:
-        rights = export_rights(user.rights)
-        can = {k: v for k, v in rights.items() if v is not None and v != EXPORT_DENIED}
-        unknown = [k for k in ("leads", "contacts") if rights[k] is None]
-        if can or unknown:
-            open_doors.append({"id": user.amocrm_id, "name": user.name, "can_export": can,
-                               "unknown": unknown})
-    return jsonify(users=open_doors, checked=len(users))
-
-
 # --- the policy panel: cancellation --------------------------------------------------------------
 
 
 def _own_policy(session, policy_id: int) -> Policy:
     policy = _one(session, Policy, policy_id)
     who = identity()
-    if not sees_everyone(who) and who.amocrm_user_id not in (policy.seller_amocrm_id,
-                                                             policy.issuer_amocrm_id):
+    if not sees_everyone(who) and who.amocrm_user_id not in (
+        policy.seller_amocrm_id,
+        policy.issuer_amocrm_id,
+    ):
         raise ApiProblem(403, "reports.own_only")
     return policy
 
@@ -297,14 +286,29 @@ def cancel(policy_id: int):
     with runtime().session() as session:
         policy = _own_policy(session, policy_id)
         try:
-            line = cancel_policy(session, policy, on=data["on"], refund=data["refund"],
-                                 clock=runtime().clock, note=data["note"])
+            line = cancel_policy(
+                session,
+                policy,
+                on=data["on"],
+                refund=data["refund"],
+                clock=runtime().clock,
+                note=data["note"],
+            )
         except MoneyError as exc:
             raise ApiProblem(409, "money.invalid", reason=str(exc)) from None
-        audit(session, "policy.cancelled", target=f"policy:{policy.id}", on=iso(data["on"]),
-              refund=data["refund"])
-        return jsonify(policy_id=policy.id, cancelled_on=iso(policy.cancelled_on),
-                       refund=policy.refund, line=_line(line))
+        audit(
+            session,
+            "policy.cancelled",
+            target=f"policy:{policy.id}",
+            on=iso(data["on"]),
+            refund=data["refund"],
+        )
+        return jsonify(
+            policy_id=policy.id,
+            cancelled_on=iso(policy.cancelled_on),
+            refund=policy.refund,
+            line=_line(line),
+        )
 
 
 @bp.delete("/policies/<int:policy_id>/cancellation")
@@ -321,6 +325,12 @@ def uncancel(policy_id: int):
 def _line(line) -> dict[str, Any] | None:
     if line is None:
         return None
-    return {"id": line.id, "kind": line.kind, "booked_on": iso(line.booked_on),
-            "premium": line.premium, "income": line.income, "seller_share": line.seller_share,
-            "issuer_share": line.issuer_share}
+    return {
+        "id": line.id,
+        "kind": line.kind,
+        "booked_on": iso(line.booked_on),
+        "premium": line.premium,
+        "income": line.income,
+        "seller_share": line.seller_share,
+        "issuer_share": line.issuer_share,
+    }

@@ -25,10 +25,18 @@ class ApiProblem(Exception):
         self.status, self.key, self.values = status, key, values
 
     def response(self, lang: str) -> Response:
-        titles = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-                  410: "Gone", 422: "Validation failed"}
+        titles = {
+            400: "Bad Request",
+            403: "Forbidden",
+            404: "Not Found",
+            409: "Conflict",
+            410: "Gone",
+            422: "Validation failed",
+        }
         return problem(
-            self.status, titles.get(self.status, "Error"), t(self.key, lang, **self.values),
+            self.status,
+            titles.get(self.status, "Error"),
+            t(self.key, lang, **self.values),
             type_=PROBLEM_TYPE_BASE + self.key,
             messages={code: t(self.key, code, **self.values) for code in ("ru", "en")},
         )
@@ -66,15 +74,26 @@ def scoped_filter(who: Identity, data: dict[str, Any]) -> ReportFilter:
         if manager is not None and manager != who.amocrm_user_id:
             raise ApiProblem(403, "reports.own_only")
         manager = who.amocrm_user_id
-    return ReportFilter(period=data["parsed_period"], manager=manager,
-                        product=data.get("product"), insurer=data.get("insurer"))
+    return ReportFilter(
+        period=data["parsed_period"],
+        manager=manager,
+        product=data.get("product"),
+        insurer=data.get("insurer"),
+    )
 
 
 def audit(session, action: str, *, target: str | None = None, **details: Any) -> None:
     who = identity()
-    session.add(AuditLog(account_id=who.account_id, at=runtime().clock.now(),
-                         actor_amocrm_id=who.amocrm_user_id, action=action, target=target,
-                         details=details))
+    session.add(
+        AuditLog(
+            account_id=who.account_id,
+            at=runtime().clock.now(),
+            actor_amocrm_id=who.amocrm_user_id,
+            action=action,
+            target=target,
+            details=details,
+        )
+    )
 
 
 def iso(value: Any) -> Any:

@@ -86,10 +86,8 @@ class PlanInput(Strict):
     manager = fields.Int(required=True)
     month = Month(required=True)
     product = fields.Str(load_default=ANY, validate=validate.Length(min=1, max=32))
-    income_target = fields.Int(load_default=None, allow_none=True,
-                               validate=validate.Range(min=0))
-    premium_target = fields.Int(load_default=None, allow_none=True,
-                                validate=validate.Range(min=0))
+    income_target = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    premium_target = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
 
     @validates_schema
     def _some_target(self, data: dict[str, Any], **kwargs: Any) -> None:

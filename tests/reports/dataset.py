@@ -67,19 +67,35 @@ class Loaded:
 def load(db: Database) -> Loaded:
     clock = FrozenClock(noon(TODAY))
     with db.session() as session:
-        account, _ = create_account(session, amocrm_id=ACCOUNT_AMOCRM_ID, subdomain=SUBDOMAIN,
-                                    base_url=BASE_URL, timezone="Europe/Moscow")
+        account, _ = create_account(
+            session,
+            amocrm_id=ACCOUNT_AMOCRM_ID,
+            subdomain=SUBDOMAIN,
+            base_url=BASE_URL,
+            timezone="Europe/Moscow",
+        )
         loaded = Loaded(account_id=account.id)
         for row in rows("users.csv"):
-            rights = {entity: {"export": row[f"{entity}_export"]}
-                      for entity in ("leads", "contacts") if row[f"{entity}_export"]}
-            session.add(User(account_id=account.id, amocrm_id=int(row["amocrm_id"]),
-                             name=row["name"], is_admin=row["is_admin"] == "1",
-                             is_finance=row["is_finance"] == "1", rights=rights))
+            rights = {
+                entity: {"export": row[f"{entity}_export"]}
+                for entity in ("leads", "contacts")
+                if row[f"{entity}_export"]
+            }
+            session.add(
+                User(
+                    account_id=account.id,
+                    amocrm_id=int(row["amocrm_id"]),
+                    name=row["name"],
+                    is_admin=row["is_admin"] == "1",
+                    is_finance=row["is_finance"] == "1",
+                    rights=rights,
+                )
+            )
             loaded.users[int(row["amocrm_id"])] = row["name"]
         for row in rows("contacts.csv"):
-            contact = Contact(account_id=account.id, amocrm_id=int(row["amocrm_id"]),
-                              name=row["name"])
+            contact = Contact(
+                account_id=account.id, amocrm_id=int(row["amocrm_id"]), name=row["name"]
+            )
             session.add(contact)
             session.flush()
             loaded.contacts[row["key"]] = contact.id
@@ -87,45 +103,74 @@ def load(db: Database) -> Loaded:
         for row in rows("deals.csv"):
             closed = _day(row["closed_on"])
             created = closed - timedelta(days=2) if closed else date(2026, 12, 20)
-            deal = Deal(account_id=account.id, amocrm_id=int(row["amocrm_id"]), name=row["name"],
-                        contact_id=loaded.contacts[row["contact"]],
-                        amocrm_created_at=noon(created),
-                        won_at=noon(closed) if row["state"] == "won" else None,
-                        lost_at=noon(closed) if row["state"] == "lost" else None,
-                        loss_reason=row["loss_reason"] or None)
+            deal = Deal(
+                account_id=account.id,
+                amocrm_id=int(row["amocrm_id"]),
+                name=row["name"],
+                contact_id=loaded.contacts[row["contact"]],
+                amocrm_created_at=noon(created),
+                won_at=noon(closed) if row["state"] == "won" else None,
+                lost_at=noon(closed) if row["state"] == "lost" else None,
+                loss_reason=row["loss_reason"] or None,
+            )
             session.add(deal)
             session.flush()
             deals[deal.amocrm_id] = deal
         for row in rows("rates.csv"):
-            session.add(CommissionRate(account_id=account.id, insurer=row["insurer"],
-                                       product_code=row["product"],
-                                       valid_from=_day(row["valid_from"]),
-                                       rate_pct=Decimal(row["rate_pct"])))
+            session.add(
+                CommissionRate(
+                    account_id=account.id,
+                    insurer=row["insurer"],
+                    product_code=row["product"],
+                    valid_from=_day(row["valid_from"]),
+                    rate_pct=Decimal(row["rate_pct"]),
+                )
+            )
         for row in rows("salary_rules.csv"):
-            session.add(SalaryRule(account_id=account.id, role=row["role"],
-                                   product_code=row["product"], user_key=row["user"],
-                                   basis=row["basis"],
-                                   pct=Decimal(row["pct"]) if row["pct"] else None,
-                                   fixed_amount=_int(row["fixed_amount"]),
-                                   valid_from=_day(row["valid_from"])))
+            session.add(
+                SalaryRule(
+                    account_id=account.id,
+                    role=row["role"],
+                    product_code=row["product"],
+                    user_key=row["user"],
+                    basis=row["basis"],
+                    pct=Decimal(row["pct"]) if row["pct"] else None,
+                    fixed_amount=_int(row["fixed_amount"]),
+                    valid_from=_day(row["valid_from"]),
+                )
+            )
         for row in rows("plans.csv"):
-            session.add(Plan(account_id=account.id, user_amocrm_id=int(row["manager"]),
-                             month=_day(row["month"] + "-01"), product_code=row["product"],
-                             income_target=_int(row["income_target"]),
-                             premium_target=_int(row["premium_target"])))
+            session.add(
+                Plan(
+                    account_id=account.id,
+                    user_amocrm_id=int(row["manager"]),
+                    month=_day(row["month"] + "-01"),
+                    product_code=row["product"],
+                    income_target=_int(row["income_target"]),
+                    premium_target=_int(row["premium_target"]),
+                )
+            )
         session.flush()
 
         policies: dict[str, Policy] = {}
         for row in rows("policies.csv"):
             deal = deals.get(_int(row["deal"])) if row["deal"] else None
             policy = Policy(
-                account_id=account.id, external_key=row["key"], kind=row["kind"],
-                source="import", product_code=row["product"], insurer=row["insurer"],
-                number=row["number"], premium=int(row["premium"]),
+                account_id=account.id,
+                external_key=row["key"],
+                kind=row["kind"],
+                source="import",
+                product_code=row["product"],
+                insurer=row["insurer"],
+                number=row["number"],
+                premium=int(row["premium"]),
                 commission_pct=Decimal(row["commission_pct"]) if row["commission_pct"] else None,
-                starts_on=_day(row["starts_on"]), ends_on=_day(row["ends_on"]),
-                sold_on=_day(row["sold_on"]), seller_amocrm_id=_int(row["seller"]),
-                issuer_amocrm_id=_int(row["issuer"]), contact_id=loaded.contacts[row["contact"]],
+                starts_on=_day(row["starts_on"]),
+                ends_on=_day(row["ends_on"]),
+                sold_on=_day(row["sold_on"]),
+                seller_amocrm_id=_int(row["seller"]),
+                issuer_amocrm_id=_int(row["issuer"]),
+                contact_id=loaded.contacts[row["contact"]],
                 deal_id=deal.id if deal else None,
             )
             session.add(policy)
@@ -137,13 +182,24 @@ def load(db: Database) -> Loaded:
             if row["renewed_by"]:
                 policy.renewed_by_id = policies[row["renewed_by"]].id
             if row["status"]:
-                session.add(Renewal(account_id=account.id, policy_id=policy.id,
-                                    term_end=policy.ends_on, status=row["status"],
-                                    marker=f"renewal-{index}",
-                                    assignee_amocrm_id=_int(row["assignee"])))
+                session.add(
+                    Renewal(
+                        account_id=account.id,
+                        policy_id=policy.id,
+                        term_end=policy.ends_on,
+                        status=row["status"],
+                        marker=f"renewal-{index}",
+                        assignee_amocrm_id=_int(row["assignee"]),
+                    )
+                )
         for row in rows("cancellations.csv"):
-            cancel_policy(session, policies[row["policy"]], on=_day(row["on"]),
-                          refund=int(row["refund"]), clock=clock)
+            cancel_policy(
+                session,
+                policies[row["policy"]],
+                on=_day(row["on"]),
+                refund=int(row["refund"]),
+                clock=clock,
+            )
         for row in rows("corrections.csv"):
             policy = policies[row["policy"]]
             setattr(policy, row["field"], int(row["value"]))

@@ -24,12 +24,30 @@ AUDIENCE = "https://bridge.example.com"
 ANNA, BORIS, VERA, ADMIN, FINANCE = 101, 102, 103, 900, 901
 
 
-def token(user_id: int, *, account_id: int = ACCOUNT_AMOCRM_ID, secret: str = SECRET,
-          audience: str = AUDIENCE, lifetime: int = 1800) -> str:
+def token(
+    user_id: int,
+    *,
+    account_id: int = ACCOUNT_AMOCRM_ID,
+    secret: str = SECRET,
+    audience: str = AUDIENCE,
+    lifetime: int = 1800,
+) -> str:
     now = int(time.time())
-    return jwt.encode({"iss": "https://broker.amocrm.ru", "aud": audience, "jti": "t",
-                       "iat": now, "nbf": now, "exp": now + lifetime, "account_id": account_id,
-                       "user_id": user_id, "subdomain": "broker"}, secret, algorithm="HS256")
+    return jwt.encode(
+        {
+            "iss": "https://broker.amocrm.ru",
+            "aud": audience,
+            "jti": "t",
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "account_id": account_id,
+            "user_id": user_id,
+            "subdomain": "broker",
+        },
+        secret,
+        algorithm="HS256",
+    )
 
 
 def _free_port() -> int:
@@ -42,12 +60,18 @@ def _free_port() -> int:
 def api(money_db, tmp_path):
     db, loaded = money_db
     port = _free_port()
-    settings = load_settings({
-        "DATABASE_URL": db.url, "INSTANCE_PATH": str(tmp_path / "instance"),
-        "JOB_MODE": "inline", "AMOCRM_CLIENT_SECRET": SECRET,
-        "AMOCRM_REDIRECT_URI": f"{AUDIENCE}/oauth/callback",
-        "PUBLIC_URL": f"http://127.0.0.1:{port}", "SECRET_KEY": "s" * 40, "LOG_LEVEL": "ERROR",
-    })
+    settings = load_settings(
+        {
+            "DATABASE_URL": db.url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "JOB_MODE": "inline",
+            "AMOCRM_CLIENT_SECRET": SECRET,
+            "AMOCRM_REDIRECT_URI": f"{AUDIENCE}/oauth/callback",
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "SECRET_KEY": "s" * 40,
+            "LOG_LEVEL": "ERROR",
+        }
+    )
     clock = FrozenClock(datetime(2026, 12, 31, 9, tzinfo=UTC))
     app = create_app(settings, clock=clock, start_background=False)
     server = serve_in_thread(app, port=port)
@@ -57,8 +81,9 @@ def api(money_db, tmp_path):
         headers = kwargs.pop("headers", {})
         if user is not None:
             headers["X-Auth-Token"] = token(user)
-        return http.request(method, f"{server.url}/widget/api{path}", headers=headers,
-                            timeout=30, **kwargs)
+        return http.request(
+            method, f"{server.url}/widget/api{path}", headers=headers, timeout=30, **kwargs
+        )
 
     call.url, call.clock, call.loaded = server.url, clock, loaded
     yield call
@@ -74,11 +99,17 @@ def _problem(response: requests.Response, status: int) -> dict:
 
 def test_authentication_failures_are_401(api):
     assert _problem(api("GET", "/reports/plan-fact?period=2026-11"), 401)["type"].endswith(
-        "auth.missing")
-    for bad in (token(ANNA, secret="wrong-secret-wrong-secret-wrong-secret"), token(ANNA, audience="https://evil.example"),
-                token(ANNA, lifetime=-120), token(ANNA, account_id=42)):
-        _problem(api("GET", "/reports/plan-fact?period=2026-11",
-                     headers={"X-Auth-Token": bad}), 401)
+        "auth.missing"
+    )
+    for bad in (
+        token(ANNA, secret="wrong-secret-wrong-secret-wrong-secret"),
+        token(ANNA, audience="https://evil.example"),
+        token(ANNA, lifetime=-120),
+        token(ANNA, account_id=42),
+    ):
+        _problem(
+            api("GET", "/reports/plan-fact?period=2026-11", headers={"X-Auth-Token": bad}), 401
+        )
 
 
 def test_a_manager_sees_only_their_own_figures(api):
@@ -111,17 +142,27 @@ def test_reports_over_http(api):
 
 
 def test_a_managers_export_is_refused_in_both_languages_and_audited(api):
-    body = _problem(api("POST", "/exports", ANNA, json={"kind": "ledger", "period": "2026-11"}),
-                    403)
+    body = _problem(
+        api("POST", "/exports", ANNA, json={"kind": "ledger", "period": "2026-11"}), 403
+    )
     assert body["detail"].startswith("Выгрузка запрещена")
     assert body["messages"]["en"].startswith("Export refused")
-    english = _problem(api("POST", "/exports", ANNA, json={"kind": "payroll", "period": "2026",
-                                                             "lang": "en"},
-                           headers={"Accept-Language": "en"}), 403)
+    english = _problem(
+        api(
+            "POST",
+            "/exports",
+            ANNA,
+            json={"kind": "payroll", "period": "2026", "lang": "en"},
+            headers={"Accept-Language": "en"},
+        ),
+        403,
+    )
     assert english["detail"].startswith("Export refused")
     audit = api("GET", "/exports", ADMIN).json()["exports"]
     assert [(e["actor"], e["status"], e["kind"]) for e in audit] == [
-        (ANNA, "refused", "payroll"), (ANNA, "refused", "ledger")]
+        (ANNA, "refused", "payroll"),
+        (ANNA, "refused", "ledger"),
+    ]
     assert audit[1]["filters"]["from"] == "2026-11-01" and audit[1]["rows"] is None
     _problem(api("GET", "/exports", ANNA), 403)
     _problem(api("GET", "/exports", FINANCE), 403)  # the audit is for admins
@@ -143,7 +184,11 @@ def test_a_finance_export_succeeds_downloads_over_http_and_is_audited(api):
     assert numbers == [r["number"] for r in rows("expected_ledger.csv")]
     audit = api("GET", "/exports", ADMIN).json()["exports"][0]
     assert (audit["actor"], audit["status"], audit["rows"], audit["downloads"]) == (
-        FINANCE, "done", 33, 1)
+        FINANCE,
+        "done",
+        33,
+        1,
+    )
     # The link is short-lived and cannot be bent to another export.
     api.clock.advance(timedelta(minutes=6))
     expired = _problem(requests.get(status["download_url"], timeout=30), 403)
@@ -166,10 +211,15 @@ def test_admins_set_plans_roles_rates_and_rules(api):
     _problem(api("PUT", "/plans", ADMIN, json={**plan, "bonus": 1}), 422)
     _problem(api("PUT", "/plans", ADMIN, json={"manager": VERA, "month": "2026-12"}), 422)
     assert [p["manager"] for p in api("GET", "/plans?period=2026-12", VERA).json()["plans"]] == [
-        VERA]
+        VERA
+    ]
 
-    rate = {"insurer": "РЕСО-Гарантия", "product": "kasko", "valid_from": "2027-01-01",
-            "rate_pct": "13.25"}
+    rate = {
+        "insurer": "РЕСО-Гарантия",
+        "product": "kasko",
+        "valid_from": "2027-01-01",
+        "rate_pct": "13.25",
+    }
     _problem(api("POST", "/commission-rates", ANNA, json=rate), 403)
     assert api("POST", "/commission-rates", FINANCE, json=rate).json()["rate_pct"] == "13.25"
     _problem(api("POST", "/commission-rates", FINANCE, json={**rate, "rate_pct": "130"}), 422)
@@ -183,26 +233,39 @@ def test_admins_set_plans_roles_rates_and_rules(api):
     _problem(api("POST", "/exports", VERA, json={"kind": "plan", "period": "2026-11"}), 403)
     granted = api("PUT", f"/roles/{VERA}", ADMIN, json={"finance": True}).json()
     assert granted["roles"] == ["manager", "finance"]
-    assert api("POST", "/exports", VERA, json={"kind": "plan", "period": "2026-11"}
-               ).status_code == 202
+    assert (
+        api("POST", "/exports", VERA, json={"kind": "plan", "period": "2026-11"}).status_code == 202
+    )
 
 
 def test_who_can_still_export_in_amocrm(api):
     doors = api("GET", "/export-rights", ADMIN).json()
     assert [(u["id"], u["can_export"], u["unknown"]) for u in doors["users"]] == [
-        (BORIS, {"leads": "M"}, []), (VERA, {}, ["leads", "contacts"])]
+        (BORIS, {"leads": "M"}, []),
+        (VERA, {}, ["leads", "contacts"]),
+    ]
     _problem(api("GET", "/export-rights", FINANCE), 403)
 
 
 def test_cancellation_from_the_policy_panel(api):
     p4 = api.loaded.policies["P4"]
-    _problem(api("POST", f"/policies/{api.loaded.policies['P3']}/cancellation", ANNA,
-                 json={"on": "2026-12-20", "refund": 100}), 403)
-    done = api("POST", f"/policies/{p4}/cancellation", ANNA,
-               json={"on": "2026-12-20", "refund": 4_000_000}).json()
+    _problem(
+        api(
+            "POST",
+            f"/policies/{api.loaded.policies['P3']}/cancellation",
+            ANNA,
+            json={"on": "2026-12-20", "refund": 100},
+        ),
+        403,
+    )
+    done = api(
+        "POST", f"/policies/{p4}/cancellation", ANNA, json={"on": "2026-12-20", "refund": 4_000_000}
+    ).json()
     assert done["line"]["income"] == -660_000 and done["line"]["booked_on"] == "2026-12-20"
-    conflict = _problem(api("POST", f"/policies/{p4}/cancellation", ANNA,
-                            json={"on": "2026-12-21", "refund": 1}), 409)
+    conflict = _problem(
+        api("POST", f"/policies/{p4}/cancellation", ANNA, json={"on": "2026-12-21", "refund": 1}),
+        409,
+    )
     assert "already cancelled" in conflict["detail"]
     _problem(api("DELETE", f"/policies/{p4}/cancellation", ANNA), 403)
     undone = api("DELETE", f"/policies/{p4}/cancellation", FINANCE).json()

@@ -42,8 +42,15 @@ def ledger_book(money_db, quarter, tmp_path):
     db, loaded = money_db
     path = tmp_path / "ledger.xlsx"
     with db.session() as session:
-        written = write_workbook(session, account_id=loaded.account_id, kind="ledger",
-                                 flt=quarter, lang="ru", path=path, made_at=MADE)
+        written = write_workbook(
+            session,
+            account_id=loaded.account_id,
+            kind="ledger",
+            flt=quarter,
+            lang="ru",
+            path=path,
+            made_at=MADE,
+        )
     return path, written, loaded
 
 
@@ -97,7 +104,7 @@ def test_a_client_named_like_a_formula_comes_out_as_text(ledger_book):
         for name in archive.namelist():
             if name.startswith("xl/worksheets/"):
                 for formula in re.findall(r"<f>(.*?)</f>", archive.read(name).decode()):
-                    assert formula.startswith(("SUBTOTAL(109,", "HYPERLINK(\"https://"))
+                    assert formula.startswith(("SUBTOTAL(109,", 'HYPERLINK("https://'))
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+7 999", "-5", "@SUM(A1)", "\tx", "\rx"])
@@ -110,8 +117,15 @@ def test_payroll_export_in_english_with_lines(money_db, quarter, tmp_path):
     db, loaded = money_db
     path = tmp_path / "payroll.xlsx"
     with db.session() as session:
-        write_workbook(session, account_id=loaded.account_id, kind="payroll", flt=quarter,
-                       lang="en", path=path, made_at=MADE)
+        write_workbook(
+            session,
+            account_id=loaded.account_id,
+            kind="payroll",
+            flt=quarter,
+            lang="en",
+            path=path,
+            made_at=MADE,
+        )
     book = openpyxl.load_workbook(path, data_only=True)
     assert book.sheetnames == ["Payroll", "Payroll lines"]
     table = list(book["Payroll"].iter_rows(values_only=True))
@@ -124,32 +138,58 @@ def test_payroll_export_in_english_with_lines(money_db, quarter, tmp_path):
         assert round(got[6] * 100) == int(want["total"])
     assert table[10][0] == "Total" and round(table[10][6] * 100) == 755_210
     lines = list(book["Payroll lines"].iter_rows(values_only=True))
-    shares = [row[11] for row in lines[1:] if row[0] not in (None, "Total")
-              and not str(row[0]).startswith("Period")]
+    shares = [
+        row[11]
+        for row in lines[1:]
+        if row[0] not in (None, "Total") and not str(row[0]).startswith("Period")
+    ]
     assert round(sum(shares) * 100) == 755_210
 
 
 def test_plan_and_retention_exports(money_db, tmp_path):
     db, loaded = money_db
     with db.session() as session:
-        write_workbook(session, account_id=loaded.account_id, kind="retention",
-                       flt=ReportFilter(period=Period.parse("2026-11")), lang="ru",
-                       path=tmp_path / "r.xlsx", made_at=MADE)
-        write_workbook(session, account_id=loaded.account_id, kind="plan",
-                       flt=ReportFilter(period=Period.parse("2026-10..2026-12")), lang="ru",
-                       path=tmp_path / "p.xlsx", made_at=MADE)
+        write_workbook(
+            session,
+            account_id=loaded.account_id,
+            kind="retention",
+            flt=ReportFilter(period=Period.parse("2026-11")),
+            lang="ru",
+            path=tmp_path / "r.xlsx",
+            made_at=MADE,
+        )
+        write_workbook(
+            session,
+            account_id=loaded.account_id,
+            kind="plan",
+            flt=ReportFilter(period=Period.parse("2026-10..2026-12")),
+            lang="ru",
+            path=tmp_path / "p.xlsx",
+            made_at=MADE,
+        )
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx", data_only=True)["Пролонгации"]
     table = list(sheet.iter_rows(values_only=True))
     osago_anna = next(r for r in table if r[0] == "ОСАГО" and r[1] == "Анна Смирнова")
     assert osago_anna[2:9] == (3, 2, 1, 0, pytest.approx(0.6667), pytest.approx(0.75), "да")
     assert sheet.cell(row=table.index(osago_anna) + 1, column=1).fill.fgColor.rgb.endswith(
-        "FFC7CE")  # below target: marked
+        "FFC7CE"
+    )  # below target: marked
     assert ("Итого", None, 8, 4, 2, 2, pytest.approx(0.5)) == table[6][:7]
-    plan = list(openpyxl.load_workbook(tmp_path / "p.xlsx", data_only=True)["План-факт"]
-                .iter_rows(values_only=True))
-    assert plan[1][:8] == ("Анна Смирнова", datetime(2026, 10, 1), 1, 0,
-                           pytest.approx(12_345.67), pytest.approx(1_543.21),
-                           pytest.approx(2_000.0), pytest.approx(0.7716))
+    plan = list(
+        openpyxl.load_workbook(tmp_path / "p.xlsx", data_only=True)["План-факт"].iter_rows(
+            values_only=True
+        )
+    )
+    assert plan[1][:8] == (
+        "Анна Смирнова",
+        datetime(2026, 10, 1),
+        1,
+        0,
+        pytest.approx(12_345.67),
+        pytest.approx(1_543.21),
+        pytest.approx(2_000.0),
+        pytest.approx(0.7716),
+    )
     total = next(r for r in plan if r[0] == "Итого")
     assert round(total[5] * 100) == 2_022_317 and total[7] == pytest.approx(0.6741)
 
@@ -159,12 +199,23 @@ def test_requests_are_audited_refusals_included_and_files_expire(money_db, quart
     clock = FrozenClock(MADE)
     with db.session() as session:
         refused = service.request_export(
-            session, account_id=loaded.account_id, kind="ledger", flt=quarter, lang="ru",
-            requester=service.Requester("widget", 101, frozenset({"manager"})), clock=clock)
+            session,
+            account_id=loaded.account_id,
+            kind="ledger",
+            flt=quarter,
+            lang="ru",
+            requester=service.Requester("widget", 101, frozenset({"manager"})),
+            clock=clock,
+        )
         allowed = service.request_export(
-            session, account_id=loaded.account_id, kind="plan", flt=quarter, lang="ru",
+            session,
+            account_id=loaded.account_id,
+            kind="plan",
+            flt=quarter,
+            lang="ru",
             requester=service.Requester("widget", 901, frozenset({"manager", "finance"})),
-            clock=clock)
+            clock=clock,
+        )
         assert (refused.status, allowed.status) == (ExportStatus.REFUSED, ExportStatus.QUEUED)
         assert service.start_export(session, refused.id, clock=clock) is None
         assert service.start_export(session, allowed.id, clock=clock) is not None

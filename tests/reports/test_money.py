@@ -26,10 +26,20 @@ def _lines(session, policy_id):
     ).all()
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("0.5", 1), ("-0.5", -1), ("1.49999", 1), ("2.5", 3), ("-2.5", -3), ("12500.5", 12501),
-    ("154320.875", 154321), ("109999.89", 110000), ("0.4999", 0),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0.5", 1),
+        ("-0.5", -1),
+        ("1.49999", 1),
+        ("2.5", 3),
+        ("-2.5", -3),
+        ("12500.5", 12501),
+        ("154320.875", 154321),
+        ("109999.89", 110000),
+        ("0.4999", 0),
+    ],
+)
 def test_one_rounding_rule_half_away_from_zero(value, expected):
     assert round_kopecks(Decimal(value)) == expected
 
@@ -47,9 +57,11 @@ def test_percentages_are_exact_and_symmetric():
 def test_rate_table_picks_the_rate_valid_on_the_start_date(money_db):
     db, loaded = money_db
     with db.session() as session:
+
         def rate(on, insurer="Ингосстрах", product="osago"):
-            found = find_rate(session, loaded.account_id, insurer=insurer, product_code=product,
-                              on=on)
+            found = find_rate(
+                session, loaded.account_id, insurer=insurer, product_code=product, on=on
+            )
             return found.rate_pct if found else None
 
         assert rate(date(2024, 12, 31)) is None
@@ -73,12 +85,20 @@ def test_a_refund_is_a_negative_line_in_the_cancellation_month(money_db):
     with db.session() as session:
         sale, refund = _lines(session, loaded.policies["P0"])
         assert (sale.kind, sale.month, sale.premium, sale.income) == (
-            LineKind.SALE, date(2025, 12, 1), 600_000, 60_000)
+            LineKind.SALE,
+            date(2025, 12, 1),
+            600_000,
+            60_000,
+        )
         assert (sale.seller_share, sale.issuer_share) == (18_000, 30_000)
         assert refund.kind == LineKind.CANCELLATION
         assert (refund.booked_on, refund.month) == (date(2026, 11, 20), date(2026, 11, 1))
         assert (refund.premium, refund.income, refund.seller_share, refund.issuer_share) == (
-            -300_000, -30_000, -9_000, -15_000)
+            -300_000,
+            -30_000,
+            -9_000,
+            -15_000,
+        )
         assert (refund.policies, refund.cancellations) == (0, 1)
         policy = session.get(Policy, loaded.policies["P0"])
         assert (policy.cancelled_on, policy.refund) == (date(2026, 11, 20), 300_000)
@@ -90,15 +110,17 @@ def test_cancelling_again_is_a_no_op_and_a_different_cancellation_is_refused(mon
     db, loaded = money_db
     with db.session() as session:
         policy = session.get(Policy, loaded.policies["P0"])
-        assert money.cancel_policy(session, policy, on=date(2026, 11, 20), refund=300_000,
-                                   clock=CLOCK) is None
+        assert (
+            money.cancel_policy(session, policy, on=date(2026, 11, 20), refund=300_000, clock=CLOCK)
+            is None
+        )
         with pytest.raises(money.AlreadyCancelled):
-            money.cancel_policy(session, policy, on=date(2026, 11, 21), refund=300_000,
-                                clock=CLOCK)
+            money.cancel_policy(session, policy, on=date(2026, 11, 21), refund=300_000, clock=CLOCK)
         p4 = session.get(Policy, loaded.policies["P4"])
         with pytest.raises(money.MoneyError, match="refund"):
-            money.cancel_policy(session, p4, on=date(2026, 12, 1), refund=p4.premium + 1,
-                                clock=CLOCK)
+            money.cancel_policy(
+                session, p4, on=date(2026, 12, 1), refund=p4.premium + 1, clock=CLOCK
+            )
         with pytest.raises(money.MoneyError, match="before the sale"):
             money.cancel_policy(session, p4, on=date(2026, 11, 1), refund=1, clock=CLOCK)
         assert len(_lines(session, policy.id)) == 2
@@ -110,11 +132,16 @@ def test_uncancel_reverses_the_refund_today(money_db):
         policy = session.get(Policy, loaded.policies["P0"])
         line = money.uncancel_policy(session, policy, clock=CLOCK)
         assert (line.kind, line.booked_on, line.premium, line.income) == (
-            LineKind.REVERSAL, date(2026, 12, 31), 300_000, 30_000)
+            LineKind.REVERSAL,
+            date(2026, 12, 31),
+            300_000,
+            30_000,
+        )
         assert (line.cancellations, policy.cancelled_on) == (-1, None)
         # Now it can be cancelled again, differently.
-        again = money.cancel_policy(session, policy, on=date(2027, 1, 10), refund=600_000,
-                                    clock=CLOCK)
+        again = money.cancel_policy(
+            session, policy, on=date(2027, 1, 10), refund=600_000, clock=CLOCK
+        )
         assert (again.premium, again.income, again.seller_share) == (-600_000, -60_000, -18_000)
 
 
@@ -126,10 +153,16 @@ def test_pricing_twice_books_nothing_and_a_change_books_a_reversal_and_a_correct
         policy.seller_amocrm_id = 103  # the seller was wrong: Вера sold it
         reversal, correction = money.price_policy(session, policy, clock=CLOCK)
         assert (reversal.kind, reversal.seller_amocrm_id, reversal.seller_share) == (
-            LineKind.REVERSAL, 101, -80_000)
+            LineKind.REVERSAL,
+            101,
+            -80_000,
+        )
         assert reversal.reverses_id is not None
         assert (correction.kind, correction.seller_amocrm_id, correction.booked_on) == (
-            LineKind.CORRECTION, 103, date(2026, 12, 31))
+            LineKind.CORRECTION,
+            103,
+            date(2026, 12, 31),
+        )
         assert correction.seller_share == 264_000  # Вера's own rule: 40 % of 660 000
         assert money.lines_total(_lines(session, policy.id))["policies"] == 1
 
@@ -142,8 +175,14 @@ def test_an_unwon_deal_takes_back_its_sale_and_its_refund(money_db):
         written = money.price_policy(session, policy, clock=CLOCK)
         assert [line.kind for line in written] == [LineKind.REVERSAL, LineKind.REVERSAL]
         total = money.lines_total(_lines(session, policy.id))
-        assert total == {"premium": 0, "income": 0, "seller_share": 0, "issuer_share": 0,
-                         "policies": 0, "cancellations": 0}
+        assert total == {
+            "premium": 0,
+            "income": 0,
+            "seller_share": 0,
+            "issuer_share": 0,
+            "policies": 0,
+            "cancellations": 0,
+        }
         assert money.price_policy(session, policy, clock=CLOCK) == []
 
 
@@ -169,16 +208,31 @@ def test_foreign_policies_carry_no_money(money_db):
 def test_imported_figures_can_be_kept(money_db):
     db, loaded = money_db
     with db.session() as session:
-        policy = Policy(account_id=loaded.account_id, external_key="import:1", kind="ours",
-                        source="import", product_code="osago", insurer="Ингосстрах",
-                        premium=1_000_000, income=99_999, seller_share=11_111,
-                        starts_on=date(2026, 6, 1), sold_on=date(2026, 5, 30),
-                        seller_amocrm_id=101, issuer_amocrm_id=102)
+        policy = Policy(
+            account_id=loaded.account_id,
+            external_key="import:1",
+            kind="ours",
+            source="import",
+            product_code="osago",
+            insurer="Ингосстрах",
+            premium=1_000_000,
+            income=99_999,
+            seller_share=11_111,
+            starts_on=date(2026, 6, 1),
+            sold_on=date(2026, 5, 30),
+            seller_amocrm_id=101,
+            issuer_amocrm_id=102,
+        )
         session.add(policy)
-        (line,) = money.price_policy(session, policy, clock=CLOCK,
-                                     keep_figures={"income", "seller_share"})
+        (line,) = money.price_policy(
+            session, policy, clock=CLOCK, keep_figures={"income", "seller_share"}
+        )
         assert (line.commission_pct, line.income, line.seller_share, line.issuer_share) == (
-            Decimal("12.5"), 99_999, 11_111, 30_000)
+            Decimal("12.5"),
+            99_999,
+            11_111,
+            30_000,
+        )
         with pytest.raises(money.MoneyError):
             money.price_policy(session, policy, clock=CLOCK, keep_figures={"premium"})
 
@@ -197,18 +251,45 @@ def test_moving_a_deal_to_the_cancelled_stage_cancels_its_policies(money_db):
         set_section(session, loaded.account_id, "cancellation", {**config, "status_ids": [777]})
         policy = session.get(Policy, loaded.policies["P4"])
         deal = session.get(Deal, policy.deal_id)
-        deal.custom_fields = [{"field_id": 55, "field_name": "Сумма возврата",
-                               "field_type": "numeric", "values": [{"value": "12 345,67"}]}]
-        (name, reaction), = [r for r in reactions_for(StageMoved(
-            account_id=1, deal_id=1, event_id="x", from_pipeline_id=None, from_status_id=None,
-            to_pipeline_id=None, to_status_id=None, changed_at=noon(date(2026, 12, 5))))
-            if r[0] == "money.cancel_on_stage"]
+        deal.custom_fields = [
+            {
+                "field_id": 55,
+                "field_name": "Сумма возврата",
+                "field_type": "numeric",
+                "values": [{"value": "12 345,67"}],
+            }
+        ]
+        ((name, reaction),) = [
+            r
+            for r in reactions_for(
+                StageMoved(
+                    account_id=1,
+                    deal_id=1,
+                    event_id="x",
+                    from_pipeline_id=None,
+                    from_status_id=None,
+                    to_pipeline_id=None,
+                    to_status_id=None,
+                    changed_at=noon(date(2026, 12, 5)),
+                )
+            )
+            if r[0] == "money.cancel_on_stage"
+        ]
 
         def move(status_id: int, event: str) -> None:
-            reaction(session, StageMoved(
-                account_id=loaded.account_id, deal_id=deal.id, event_id=event,
-                from_pipeline_id=1, from_status_id=10, to_pipeline_id=1, to_status_id=status_id,
-                changed_at=datetime(2026, 12, 4, 22, 30, tzinfo=UTC)))  # 5 Dec in Moscow
+            reaction(
+                session,
+                StageMoved(
+                    account_id=loaded.account_id,
+                    deal_id=deal.id,
+                    event_id=event,
+                    from_pipeline_id=1,
+                    from_status_id=10,
+                    to_pipeline_id=1,
+                    to_status_id=status_id,
+                    changed_at=datetime(2026, 12, 4, 22, 30, tzinfo=UTC),
+                ),
+            )  # 5 Dec in Moscow
 
         move(10, "other-stage")
         assert policy.cancelled_on is None
@@ -218,4 +299,7 @@ def test_moving_a_deal_to_the_cancelled_stage_cancels_its_policies(money_db):
         assert [line.kind for line in lines] == [LineKind.SALE, LineKind.CANCELLATION]
         assert (policy.cancelled_on, policy.refund) == (date(2026, 12, 5), 1_234_567)
         assert (lines[1].premium, lines[1].income, lines[1].seller_share) == (
-            -1_234_567, -203_704, -24_691)  # 16.5 % of 1 234 567 = 203 703.555; 80 000 × ratio
+            -1_234_567,
+            -203_704,
+            -24_691,
+        )  # 16.5 % of 1 234 567 = 203 703.555; 80 000 × ratio
