@@ -209,6 +209,10 @@ main.add_command(__import__("amo_bridge.cli_sms", fromlist=["sms"]).sms)  # issu
 main.add_command(  # issue 6: imports of the broker's base
     __import__("amo_bridge.cli_imports", fromlist=["x"]).import_policies_command)
 
+main.add_command(__import__("amo_bridge.cli_renewals", fromlist=["x"]).renewals)  # issue 5
+
+main.add_command(__import__("amo_bridge.cli_widget", fromlist=["widget"]).widget)  # issue 9: widget
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

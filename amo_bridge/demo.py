@@ -96,8 +96,10 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
 
 def _register_steps() -> None:
     from amo_bridge.demo_mirror import step_mirror
+    from amo_bridge.demo_sms import step_sms
 
     STEPS.append(("Deals in amoCRM become the bridge's ledger", step_mirror))
+    STEPS.append(("SMS to clients: first contact, reminders before the policy ends", step_sms))
 
 
 _register_steps()

@@ -23,6 +23,10 @@ from amo_bridge.reports.plan_fact import plan_vs_fact
 from amo_bridge.reports.retention import retention
 
 
+def policies(count: int) -> str:
+    return f"{count} {'policy' if count == 1 else 'policies'}"
+
+
 def roubles(kopecks: int | None) -> str:
     if kopecks is None:
         return "—"
@@ -79,14 +83,14 @@ def step_money(ctx: Any) -> None:
     total = plan.total
     ctx.say(
         f"Plan vs fact for {flt.period.label()} (account {account.subdomain}): "
-        f"{total.policies} policies, premium {roubles(total.premium)}, "
+        f"{policies(total.policies)}, premium {roubles(total.premium)}, "
         f"broker income {roubles(total.income)}"
         + (f", {total.income_pct} % of the income plan." if total.income_pct else ".")
     )
     for row in plan.rows[:5]:
         ctx.say(
-            f"  {row.month:%Y-%m} {row.manager_name or 'no seller'}: {row.policies} "
-            f"policies, income {roubles(row.income)}, plan {roubles(row.plan_income)}"
+            f"  {row.month:%Y-%m} {row.manager_name or 'no seller'}: {policies(row.policies)}, "
+            f"income {roubles(row.income)}, plan {roubles(row.plan_income)}"
         )
     ctx.say(
         f"Payroll for the period: sellers {roubles(pay.total.seller_share)}, issuers "

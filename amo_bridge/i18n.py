@@ -369,8 +369,8 @@ MESSAGES.update({
         "ru": "расторжение полиса, которого нет ни в файле, ни в amo-bridge",
         "en": "a cancellation of a policy that is neither in the file nor in amo-bridge"},
     "import.report.skipped": {
-        "ru": "Пропущено строк итогов и служебных строк реестра: {count}",
-        "en": "Totals rows and ledger service rows skipped: {count}"},
+        "ru": "Пропущено строк итогов, подзаголовков и служебных строк реестра: {count}",
+        "en": "Totals, section-title and ledger service rows skipped: {count}"},
     "import.status.queued": {"ru": "в очереди", "en": "queued"},
     "import.status.running": {"ru": "идёт импорт", "en": "importing"},
     "import.status.done": {"ru": "готово", "en": "done"},

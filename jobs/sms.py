@@ -185,15 +185,21 @@ def write_notes(account_id: int) -> int:
         groups = notes.payloads(claimed)
     if not claimed or account is None:
         return 0
+    if account.status != AccountStatus.ACTIVE:  # disconnected or blocked: keep them for later
+        with runtime.session() as session:
+            notes.record_written(session, {}, {}, runtime.clock.now(), transient={
+                f"sms-note-{n.id}": f"account {account.status}" for n in claimed})
+        return 0
     client = client_for_account(runtime.db, account, runtime.settings, redis=runtime.redis,
                                 clock=runtime.clock)
     written = 0
     for entity_type, items in groups.items():
         result = client.add_notes(entity_type, items)
-        failed = {rid: "; ".join(e.detail for e in errs) for rid, errs in result.errors.items()}
-        failed.update({rid: str(result.failure) for rid in (*result.unsent, *result.unknown)})
+        refused = {rid: "; ".join(e.detail for e in errs) for rid, errs in result.errors.items()}
+        transient = {rid: str(result.failure) for rid in (*result.unsent, *result.unknown)}
         with runtime.session() as session:
-            notes.record_written(session, result.ids, failed, runtime.clock.now())
+            notes.record_written(session, result.ids, refused, runtime.clock.now(),
+                                 transient=transient)
         written += len(result.ids)
     return written
 

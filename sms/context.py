@@ -18,7 +18,8 @@ from amo_bridge.phones import InvalidPhone, format_phone, normalize_phone
 from amo_bridge.products import ProductDictionary
 from sms.config import SmsConfig
 
-_PATRONYMIC = re.compile(r"(вич|вна|ична|инична|оглы|кызы|улы|қызы)$", re.IGNORECASE)
+_PATRONYMIC = re.compile(r"(ич|вна|ична|оглы|кызы|улы|қызы)$", re.IGNORECASE)
+_PARTICLES = ("оглы", "кызы", "улы", "қызы")
 
 
 def client_values(contact: Contact) -> dict[str, object | None]:
@@ -28,7 +29,11 @@ def client_values(contact: Contact) -> dict[str, object | None]:
     patronymic_at = next((i for i, w in enumerate(words) if i and _PATRONYMIC.search(w)), None)
     if not middle and patronymic_at is not None:
         # «Фамилия Имя Отчество» in one field (amoCRM's split fields are then often wrong)
-        first, middle = words[patronymic_at - 1], words[patronymic_at]
+        at = patronymic_at
+        if words[at].lower() in _PARTICLES and at >= 2:  # «Рашид Ильхам оглы»
+            first, middle = words[at - 2], f"{words[at - 1]} {words[at]}"
+        else:
+            first, middle = words[at - 1], words[at]
     elif not first and words:
         first = words[0]  # amoCRM shows "Имя Фамилия" by default
     io = " ".join(part for part in (first, middle) if part)

@@ -23,6 +23,7 @@ from amo_bridge.models.sms import NoteStatus
 from amo_bridge.phones import mask_phones
 
 CLAIM_LIMIT = 200
+MAX_ATTEMPTS = 5
 
 
 def _target(session: Session, message: SmsMessage) -> tuple[str | None, int | None]:
@@ -107,8 +108,15 @@ def payloads(notes: Sequence[SmsNote]) -> dict[str, list[dict]]:
 
 
 def record_written(session: Session, ids: Mapping[str, int], failed: Mapping[str, str],
-                   now: datetime) -> None:
-    """Apply a batch result: written ids, and failures put back to pending (with the error)."""
+                   now: datetime, *, transient: Mapping[str, str] | None = None) -> None:
+    """Apply a batch result: written ids; notes amoCRM refused go back to pending with the
+    error (and are given up after MAX_ATTEMPTS); ``transient`` ones (rate limit, lost answer,
+    never sent) go back without counting an attempt."""
+    for request_id, error in (transient or {}).items():
+        note = session.get(SmsNote, int(request_id.removeprefix("sms-note-")))
+        if note is not None:
+            note.status, note.updated_at = NoteStatus.PENDING, now
+            note.attempts, note.last_error = max(note.attempts - 1, 0), mask_phones(error)[:500]
     for request_id, amocrm_id in ids.items():
         note = session.get(SmsNote, int(request_id.removeprefix("sms-note-")))
         if note is not None:
@@ -120,8 +128,10 @@ def record_written(session: Session, ids: Mapping[str, int], failed: Mapping[str
     for request_id, error in failed.items():
         note = session.get(SmsNote, int(request_id.removeprefix("sms-note-")))
         if note is not None:
-            note.status, note.updated_at = NoteStatus.PENDING, now
-            note.last_error = mask_phones(error)[:500]
+            # a card deleted in amoCRM refuses the note for ever: stop after MAX_ATTEMPTS
+            give_up = note.attempts >= MAX_ATTEMPTS
+            note.status = NoteStatus.SKIPPED if give_up else NoteStatus.PENDING
+            note.updated_at, note.last_error = now, mask_phones(error)[:500]
 
 
 def release_stale(session: Session, cutoff: datetime) -> int:

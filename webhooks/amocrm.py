@@ -71,6 +71,7 @@ def _store(token: str, *, source: str) -> Response:
                 InboxEvent.body_sha256 == digest,
                 InboxEvent.received_at >= now - REDELIVERY_HORIZON,
                 InboxEvent.status == InboxStatus.PENDING,
+                InboxEvent.pending_reactions.is_(None),  # mirrored already; reactions left
             )
             .order_by(InboxEvent.id)
             .limit(1)

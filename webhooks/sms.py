@@ -45,7 +45,9 @@ def delivery_callback(gateway: str, token: str) -> Response:
         reports = provider.parse_callback(callback)
     except CallbackRejected as exc:
         log.warning("SMS callback from %s refused: %s", gateway, exc)
-        return problem(403 if "signature" in str(exc) else 400, "Bad Request", str(exc))
+        if "signature" in str(exc):
+            return problem(403, "Forbidden", str(exc))
+        return problem(400, "Bad Request", str(exc))
     now = runtime.clock.now()
     digest = hashlib.sha256(b"\0".join((gateway.encode(), query.encode(), body))).hexdigest()
     with runtime.session() as session:

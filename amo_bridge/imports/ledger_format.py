@@ -6,7 +6,8 @@ the cancellation that no later reversal undid (a reversal of a cancellation has 
 premium; of a sale, a negative one). So a ledger file is read twice: the first pass (keys,
 operations, dates, amounts only) finds, per policy, the line that stands and the cancellation
 that stands; the second imports the standing line with its cancellation and skips the rest.
-Skipped lines are counted as such, never as rejected.
+Skipped lines are counted as such, never as rejected; so are totals rows and one-cell rows (section
+titles, notes, the export's caption) in any file.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ SALE, CORRECTION, CANCELLATION, REVERSAL = "sale", "correction", "cancellation",
 TOTALS = frozenset({"итого", "всего", "total", "totals", "итог"})
 
 
-def is_totals(cells: tuple[Any, ...]) -> bool:
-    """A totals row («Итого» in its first filled cell), as the export and many brokers add."""
-    for value in cells:
-        shown = v.text(value)
-        if shown:
-            return shown.casefold().rstrip(":") in TOTALS
-    return False
+def is_service_row(cells: tuple[Any, ...]) -> bool:
+    """A totals row («Итого» in its first filled cell) or a row with one filled cell only — a
+    section title («Март 2024»), a note, the export's caption — which no policy can be."""
+    filled = [value for value in cells if value is not None and value != ""]
+    if len(filled) == 1:
+        return bool(v.text(filled[0]))
+    return bool(filled) and v.text(filled[0]).casefold().rstrip(":") in TOTALS
 
 
 @dataclass

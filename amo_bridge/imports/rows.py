@@ -26,6 +26,9 @@ from amo_bridge.products import ProductDictionary, UnknownProduct
 SOFT = frozenset({"email", "year", "manager", "issuer"})
 MOTOR = ("make", "model", "vehicle", "year", "plate", "vin")
 KEEPABLE = ("income", "seller_share", "issuer_share")
+#: The importer's own key namespaces (keys.py). A ledger key such as ``deal:123`` belongs to the
+#: mirror: a policy is never created under it, or the mirror's own line would collide with it.
+OUR_KEYS = ("number:", "nonum:")
 _COPIED = ("insurer", "premium", "commission_pct", "starts_on", "ends_on", "sum_insured",
            "deductible", "terms", *KEEPABLE)
 
@@ -218,8 +221,9 @@ class RowParser:
         if "issuer" in got:
             values["issuer_amocrm_id"] = got["issuer"]
         client = _client(got)
-        if got.get("policy_key"):
-            key = got["policy_key"]
+        given = got.get("policy_key")
+        if given and given.startswith(OUR_KEYS):
+            key = given
         elif number:
             key = numbered_key(got.get("insurer"), number)
         else:
@@ -232,7 +236,7 @@ class RowParser:
         return PolicyRow(row=row, key=key, values=values, client=client,
                          keep=frozenset(n for n in KEEPABLE if n in got),
                          deal_amocrm_id=got.get("deal_id"), cancellation=cancellation,
-                         issues=issues, key_given=bool(got.get("policy_key")))
+                         issues=issues, key_given=bool(given))
 
     def cell(self, name: str, cells: Sequence[Any]) -> Any:
         column = self.columns.get(name)

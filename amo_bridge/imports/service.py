@@ -23,7 +23,7 @@ from amo_bridge.accounts import products_for
 from amo_bridge.clock import Clock, local_today
 from amo_bridge.imports.contacts import ContactResolver
 from amo_bridge.imports.headers import detect_layout, parse_map
-from amo_bridge.imports.ledger_format import LedgerPlan, is_totals, operation_of, plan_ledger
+from amo_bridge.imports.ledger_format import LedgerPlan, is_service_row, operation_of, plan_ledger
 from amo_bridge.imports.people import UserDirectory
 from amo_bridge.imports.pricing import price_imported
 from amo_bridge.imports.problems import WARNING, ImportFileError, Issue
@@ -31,7 +31,7 @@ from amo_bridge.imports.reading import Sheet, Source, open_sheet
 from amo_bridge.imports.report import ImportResult, RejectedWriter
 from amo_bridge.imports.rows import Client, PolicyRow, RowParser
 from amo_bridge.imports.writer import MISSING, PolicyWriter
-from amo_bridge.models import Account, Deal
+from amo_bridge.models import Account, Deal, Policy, PolicySource
 
 KINDS = ("ours", "foreign")
 BATCH_SIZE = 1000
@@ -97,6 +97,7 @@ def _plan_ledger(run: _Run, source: Source, sheet_name: str | None) -> LedgerPla
 
 class _Run:
     ledger: LedgerPlan | None = None
+    _elsewhere_keys: set[str] | None = None
 
     def __init__(self, session: Session, account: Account, sheet: Sheet, filename: str,
                  options: ImportOptions, clock: Clock, after_batch: AfterBatch | None,
@@ -169,11 +170,15 @@ class _Run:
              ) -> PolicyRow | None:
         """The row to write, or None when it is skipped or rejected (both counted here)."""
         summary = self.result.summary
-        if is_totals(cells):
+        if is_service_row(cells):
             summary.skipped += 1
             return None
         if self.ledger is not None:
             key = self.parser.quick_key(cells)
+            if key is not None and key in self._elsewhere():
+                # A line of a policy amoCRM owns (a deal's): nothing to check or change here.
+                summary.unchanged += 1
+                return None
             decision = self.ledger.decide(number, operation_of(self.parser, cells), key)
             if decision == "skip":
                 summary.skipped += 1
@@ -225,6 +230,13 @@ class _Run:
         if self.after_batch is not None:
             self.after_batch(number or summary.read + summary.empty + self.layout.header_row,
                              self.sheet.total_rows)
+
+    def _elsewhere(self) -> set[str]:
+        """Keys of the policies that came from deals or the widget (ledger files only)."""
+        if self._elsewhere_keys is None:
+            self._elsewhere_keys = set(self.session.scalars(select(Policy.external_key).where(
+                Policy.account_id == self.account.id, Policy.source != PolicySource.IMPORT)))
+        return self._elsewhere_keys
 
     def _deals(self, batch: list[PolicyRow]) -> list[int | None]:
         wanted = {row.deal_amocrm_id for row in batch if row.deal_amocrm_id}

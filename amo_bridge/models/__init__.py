@@ -44,7 +44,12 @@ __all__ = [
 ]
 __all__ += ["ExportKind", "ExportRecord", "ExportStatus", "LineKind", "MoneyLine"]
 from amo_bridge.models.sms import (  # noqa: E402 - issue 7 (SMS)
-    SmsCallback, SmsChannel, SmsNote, SmsSuppression, SmsTemplate, SmsVerification,
+    SmsCallback,
+    SmsChannel,
+    SmsNote,
+    SmsSuppression,
+    SmsTemplate,
+    SmsVerification,
 )
 
 __all__ += ["SmsCallback", "SmsChannel", "SmsNote", "SmsSuppression", "SmsTemplate",

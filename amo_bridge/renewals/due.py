@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from amo_bridge.models import Contact, Policy, PolicyKind, Renewal, RenewalStatus
@@ -63,11 +63,20 @@ def schedule_clause(config: RenewalConfig, codes: Iterable[str], today: date, *,
 
 
 def unreserved():
-    """No reservation for this term, and none in progress for an earlier term."""
-    return ~exists().where(
+    """No reservation for this term, and none in progress for an earlier term.
+
+    Each is a probe of the unique index (account, policy, term end) per candidate policy, so the
+    cost follows the due window, never the renewal history (which grows every year).
+    ``OFFSET 0`` keeps PostgreSQL from turning the NOT EXISTS into a hash anti-join, which
+    reads the whole renewal table (a documented optimisation fence; SQLite ignores it).
+    """
+    this_term = (select(literal(1)).where(
         Renewal.account_id == Policy.account_id, Renewal.policy_id == Policy.id,
-        or_(Renewal.term_end == Policy.ends_on, Renewal.status.in_(OPEN)),
-    )
+        Renewal.term_end == Policy.ends_on).offset(0))
+    in_progress = (select(literal(1)).where(
+        Renewal.account_id == Policy.account_id, Renewal.policy_id == Policy.id,
+        Renewal.status.in_(OPEN)).offset(0))
+    return and_(~this_term.exists(), ~in_progress.exists())
 
 
 def due_query(account_id: int, config: RenewalConfig, codes: Iterable[str], today: date, *,

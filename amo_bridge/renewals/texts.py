@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 
 from jinja2 import TemplateSyntaxError, nodes
 
@@ -78,8 +79,14 @@ def render(source: str, values: Mapping[str, object | None], variables: Mapping[
            ) -> str:
     """Render with every known variable defined (missing ones empty); spaces collapsed."""
     context = {name: ("" if values.get(name) is None else values[name]) for name in variables}
-    text = environment().from_string(source).render(context)
+    text = _compiled(source).render(context)
     return _SPACES.sub(" ", text).strip()  # not str.split(): it eats the no-break spaces
+
+
+@lru_cache(maxsize=256)
+def _compiled(source: str):
+    # Compiling costs ~10 ms: once per template, not once per renewal.
+    return environment().from_string(source)
 
 
 def day(value: date | None) -> str:

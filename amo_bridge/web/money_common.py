@@ -7,8 +7,9 @@ from typing import Any
 from flask import Response, current_app, g, request
 from marshmallow import Schema
 
+from amo_bridge.accounts import products_for
 from amo_bridge.i18n import t
-from amo_bridge.models import AuditLog, Role
+from amo_bridge.models import ANY, AuditLog, Role
 from amo_bridge.reports.common import ReportFilter
 from amo_bridge.web.auth import Identity
 from amo_bridge.web.problems import PROBLEM_TYPE_BASE, problem
@@ -98,3 +99,18 @@ def audit(session, action: str, *, target: str | None = None, **details: Any) ->
 
 def iso(value: Any) -> Any:
     return value.isoformat() if value is not None else None
+
+
+def product_code(session, code: str) -> str:
+    """A product code of the account's dictionary (or ``*``), else a 422."""
+    if code != ANY and code not in products_for(session, identity().account_id):
+        raise ApiProblem(422, "reports.not_found", what=f"product {code}")
+    return code
+
+
+def account_row(session, model, row_id: int):
+    """A row of the caller's account by id, else a 404."""
+    row = session.get(model, row_id)
+    if row is None or row.account_id != identity().account_id:
+        raise ApiProblem(404, "reports.not_found", what=f"{model.__tablename__} {row_id}")
+    return row

@@ -125,6 +125,14 @@ class SalaryRuleInput(Strict):
                 raise ValidationError("a percentage rule takes no fixed_amount", "fixed_amount")
 
 
+class RetentionTargetsInput(Strict):
+    targets = fields.Dict(
+        keys=fields.Str(validate=validate.Length(min=1, max=32)),
+        values=fields.Decimal(**PCT),
+        required=True,
+    )
+
+
 class RoleInput(Strict):
     finance = fields.Bool(required=True)
 

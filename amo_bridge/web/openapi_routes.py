@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from amo_bridge.web import imports_api, money_schemas as ms, sms_api
+from amo_bridge.web import imports_api, sms_api
+from amo_bridge.web import money_schemas as ms
+from amo_bridge.web import renewals_schemas as rs
 from amo_bridge.web import widget_responses as out
 from amo_bridge.web import widget_schemas as ws
 
@@ -107,6 +109,12 @@ ROUTES: tuple[Op, ...] = (
        "deal panel", body=ms.CancellationInput),
     Op("DELETE", f"{P}/policies/<int:policy_id>/cancellation", "Undo a cancellation",
        "deal panel", roles=(ADMIN, FINANCE)),
+    Op("GET", f"{P}/policies/<int:policy_id>/lines", "Everything booked for a policy (sale, "
+       "refunds, reversals, corrections)", "deal panel", query=ms.LangQuery),
+    Op("GET", f"{P}/retention-targets", "Retention targets per product, %", "settings",
+       query=ms.LangQuery),
+    Op("PUT", f"{P}/retention-targets", "Replace the retention targets", "settings",
+       roles=(ADMIN,), body=ms.RetentionTargetsInput),
     # --- settings sections of issue 9 ---
     Op("GET", f"{P}/settings/field-mapping", "amoCRM fields → ledger fields; seller and "
        "issuer rules", "settings", roles=(ADMIN,), query=ms.LangQuery,
@@ -147,6 +155,37 @@ ROUTES: tuple[Op, ...] = (
        body=sms_api.VerifyStartInput, status=201),
     Op("POST", f"{P}/sms/verifications/<int:verification_id>/confirm", "Check the code",
        "contact panel", body=sms_api.VerifyConfirmInput),
+    # --- renewals (issue 5) ---
+    Op("GET", f"{P}/renewals/settings", "Renewal schedule, texts and follow-ups", "renewals",
+       roles=(ADMIN,)),
+    Op("PUT", f"{P}/renewals/settings", "Change the renewal settings (keys given replace)",
+       "renewals", roles=(ADMIN,), body=rs.SettingsInput),
+    Op("GET", f"{P}/renewals/rules", "Assignee rules, ours and foreign", "renewals",
+       roles=(ADMIN,)),
+    Op("PUT", f"{P}/renewals/rules", "Create or replace the rule of a kind and product",
+       "renewals", roles=(ADMIN,), body=rs.RuleInput),
+    Op("DELETE", f"{P}/renewals/rules/<int:rule_id>", "Delete an assignee rule", "renewals",
+       roles=(ADMIN,), status=204),
+    Op("GET", f"{P}/renewals/users", "Users with their away dates and backups", "renewals",
+       roles=(ADMIN,)),
+    Op("PUT", f"{P}/renewals/users/<int:amocrm_id>/availability", "Set away-until and backup",
+       "renewals", roles=(ADMIN,), body=rs.AvailabilityInput),
+    Op("GET", f"{P}/renewals/preview", "Who would get the next N renewals (nothing written)",
+       "renewals", roles=(ADMIN,), query=rs.PreviewQuery),
+    Op("POST", f"{P}/renewals/scan", "Run the renewal scan now", "renewals", roles=(ADMIN,),
+       status=202),
+    Op("POST", f"{P}/renewals/retry", "Retry renewals amoCRM refused", "renewals",
+       roles=(ADMIN,)),
+    Op("GET", f"{P}/renewals", "Renewals (a manager sees their own)", "renewals",
+       query=rs.ListQuery),
+    Op("GET", f"{P}/renewals/contacts/<int:contact_id>/policies", "A client's policies "
+       "(foreign by default)", "contact panel", query=rs.PoliciesQuery),
+    Op("POST", f"{P}/renewals/contacts/<int:contact_id>/policies", "Add a foreign policy",
+       "contact panel", body=rs.ForeignPolicyInput, status=201),
+    Op("PATCH", f"{P}/renewals/policies/<int:policy_id>", "Change a foreign policy (its "
+       "author or an admin)", "contact panel", body=rs.ForeignPolicyPatch),
+    Op("DELETE", f"{P}/renewals/policies/<int:policy_id>", "Remove a foreign policy entered by "
+       "mistake", "contact panel", status=204),
     # --- imports (issue 6) ---
     Op("POST", f"{P}/imports", "Upload a file of policies (xlsx/csv)", "imports",
        roles=(ADMIN,), body=imports_api.UploadForm, form=True, status=202),

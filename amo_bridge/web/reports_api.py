@@ -2,9 +2,9 @@
 
 Everything under ``/widget/api`` with amoCRM's JWT (``@widget_auth``). Admins and finance see
 everyone's figures; a manager sees only their own (the filter is pinned to them, and asking for
-someone else is a 403). The money settings (plans, rates, salary rules, cancellations) are in
-:mod:`money_api`, roles and amoCRM export rights in :mod:`roles_api`, the exports in
-:mod:`exports_api`; this blueprint carries all three.
+someone else is a 403). Plans and the policy panel's money are in :mod:`money_api`, the rate
+tables and targets in :mod:`rates_api`, roles and amoCRM export rights in :mod:`roles_api`, the
+exports in :mod:`exports_api`; this blueprint carries them all.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from amo_bridge.reports.client import ClientHistory, client_history, contact_by_
 from amo_bridge.reports.payroll import payroll
 from amo_bridge.reports.plan_fact import PlanFactRow, plan_vs_fact
 from amo_bridge.reports.retention import RetentionRow, retention
-from amo_bridge.web import exports_api, money_api, roles_api
+from amo_bridge.web import exports_api, money_api, rates_api, roles_api
 from amo_bridge.web.auth import widget_auth
 from amo_bridge.web.money_common import (
     ApiProblem,
@@ -36,6 +36,7 @@ bp = Blueprint("money", __name__, url_prefix="/widget/api")
 bp.register_blueprint(money_api.bp)
 bp.register_blueprint(exports_api.bp)
 bp.register_blueprint(roles_api.bp)
+bp.register_blueprint(rates_api.bp)
 
 
 @bp.errorhandler(ApiProblem)

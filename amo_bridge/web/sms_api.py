@@ -12,14 +12,34 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema
 from sqlalchemy import or_, select
 
 from amo_bridge.i18n import t
-from amo_bridge.models import Account, Contact, Deal, Role, SmsChannel, SmsMessage, SmsStatus, User
+from amo_bridge.models import (
+    Account,
+    AuditLog,
+    Contact,
+    Deal,
+    Role,
+    SmsChannel,
+    SmsMessage,
+    SmsStatus,
+    User,
+)
 from amo_bridge.templates import VARIABLES, TemplateProblem, preview
 from amo_bridge.web.auth import widget_auth
 from amo_bridge.web.problems import PROBLEM_TYPE_BASE, problem
+from amo_bridge.web.sms_schemas import (
+    ConsentInput,
+    PreviewInput,
+    ProfileInput,
+    SendInput,
+    TemplateInput,
+    VerifyConfirmInput,
+    VerifyStartInput,
+    message_json,
+)
 from jobs.queue import enqueue_after_commit
 from jobs.sms import secret_for
 from sms import attention, channel, verification
@@ -65,50 +85,6 @@ def _config(session):
 
 def _lang(session) -> str:
     return _config(session).lang
-
-
-class TemplateInput(Schema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    kind = fields.String(load_default="service", validate=validate.OneOf(["service",
-                                                                         "marketing"]))
-    name = fields.String(load_default="", validate=validate.Length(max=255))
-    is_active = fields.Boolean(load_default=True)
-
-
-class PreviewInput(Schema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-class SendInput(Schema):
-    template_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    deal_id = fields.Integer(load_default=None)
-    contact_id = fields.Integer(load_default=None)
-
-
-class ProfileInput(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    phone = fields.String(required=True, validate=validate.Length(min=5, max=32))
-    user_id = fields.Integer(load_default=None)
-
-
-class VerifyStartInput(Schema):
-    contact_id = fields.Integer(required=True)
-    phone = fields.String(load_default=None, validate=validate.Length(max=32))
-
-
-class VerifyConfirmInput(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=12))
-
-
-def _message(m: SmsMessage) -> dict[str, Any]:
-    text = "" if m.rule == "verification" else m.text  # a code never leaves the bridge
-    return {"id": m.id, "rule": m.rule, "template": m.template_code, "status": m.status,
-            "reason": m.reason, "phone": m.phone, "text": text, "segments": m.segments,
-            "encoding": m.encoding, "cost_kopecks": m.cost, "gateway": m.gateway,
-            "created_at": m.created_at.isoformat() if m.created_at else None,
-            "not_before": m.not_before.isoformat() if m.not_before else None,
-            "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-            "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None}
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -189,12 +165,12 @@ def get_messages():
         rows = session.scalars(select(SmsMessage).where(
             SmsMessage.account_id == _account_id(), or_(*conditions))
             .order_by(SmsMessage.id.desc()).limit(200))
-        return jsonify(messages=[_message(m) for m in rows])
+        return jsonify(messages=[message_json(m) for m in rows])
 
 
 @bp.post("/messages")
 @widget_auth()
-def post_message():
+def postmessage_json():
     data = _body(SendInput())
     key = request.headers.get("Idempotency-Key", "").strip()[:100] or uuid.uuid4().hex
     runtime = _runtime()
@@ -219,8 +195,31 @@ def post_message():
             enqueue_after_commit(session, "jobs.sms.send_message", message.id)
         elif queued.created:
             enqueue_after_commit(session, "jobs.sms.write_notes", _account_id())
-        body = _message(message)
+        body = message_json(message)
     return jsonify(message=body), 201 if queued.created else 200
+
+
+@bp.put("/contacts/<int:contact_id>/consent")
+@widget_auth()
+def put_consent(contact_id: int):
+    """Record the client's marketing consent and/or SMS opt-out (audited)."""
+    data = _body(ConsentInput())
+    runtime = _runtime()
+    with runtime.session() as session:
+        contact = session.scalar(select(Contact).where(Contact.account_id == _account_id(),
+                                                       Contact.amocrm_id == contact_id))
+        if contact is None:
+            raise SmsProblem(404, "sms.api.not_found", values={"what": "contact"})
+        now = runtime.clock.now()
+        if data["marketing_consent"] is not None:
+            contact.marketing_consent_at = now if data["marketing_consent"] else None
+        if data["opted_out"] is not None:
+            contact.opted_out_at = now if data["opted_out"] else None
+        session.add(AuditLog(account_id=_account_id(), at=now, action="sms.consent",
+                             actor_amocrm_id=g.identity.amocrm_user_id,
+                             target=f"contact:{contact_id}", details=request.get_json()))
+        return jsonify(marketing_consent=contact.marketing_consent_at is not None,
+                       opted_out=contact.opted_out_at is not None)
 
 
 # --- phone confirmation ---------------------------------------------------------------------
@@ -246,7 +245,7 @@ def start_verification():
         if queued.message.status == SmsStatus.QUEUED:
             enqueue_after_commit(session, "jobs.sms.send_message", queued.message.id)
         answer = {"id": row.id, "phone": row.phone, "expires_at": row.expires_at.isoformat(),
-                  "message": _message(queued.message)}
+                  "message": message_json(queued.message)}
     return jsonify(answer), 201
 
 
@@ -307,14 +306,14 @@ def get_attention():
             .order_by(SmsMessage.id.desc()).limit(500))
         channels = session.scalars(select(SmsChannel).where(
             SmsChannel.account_id == _account_id()))
-        return jsonify(messages=[_message(m) for m in waiting], channels=[
+        return jsonify(messages=[message_json(m) for m in waiting], channels=[
             {"gateway": c.gateway, "status": c.status, "reason": c.reason,
              "paused_at": c.paused_at.isoformat() if c.paused_at else None} for c in channels])
 
 
 @bp.post("/messages/<int:message_id>/<action>")
 @widget_auth(ADMIN)
-def act_on_message(message_id: int, action: str):
+def act_onmessage_json(message_id: int, action: str):
     if action not in ("requeue", "dismiss"):
         raise SmsProblem(404, "sms.api.not_found", values={"what": action})
     runtime = _runtime()
@@ -328,7 +327,7 @@ def act_on_message(message_id: int, action: str):
                 attention.dismiss(session, message, clock=runtime.clock, by=who))
         if done and message.status == SmsStatus.QUEUED:
             enqueue_after_commit(session, "jobs.sms.send_message", message.id)
-        return jsonify(done=done, message=_message(message))
+        return jsonify(done=done, message=message_json(message))
 
 
 @bp.post("/channels/<gateway>/resume")

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from amo_bridge.web import contacts_api, cors, dashboards_api, harness, openapi, policies_api
-from amo_bridge.web import widget_settings_api
+from amo_bridge.web import (
+    contacts_api,
+    cors,
+    dashboards_api,
+    harness,
+    openapi,
+    policies_api,
+    widget_settings_api,
+)
 from amo_bridge.web.money_common import ApiProblem, lang
 
 bp = Blueprint("widget", __name__)

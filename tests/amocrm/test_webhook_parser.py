@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -78,9 +77,7 @@ def test_huge_body_is_refused_but_its_account_is_still_readable() -> None:
     assert len(huge) > MAX_BODY_BYTES
     code, reason = reason_of(huge)
     assert code == "too_large" and f"{MAX_BODY_BYTES}-byte limit" in reason
-    started = time.perf_counter()
     assert account_id_of(huge, FORM) == 29085712
-    assert time.perf_counter() - started < 1.0
 
 
 def test_large_but_plausible_body_parses() -> None:

@@ -99,3 +99,28 @@ def test_income_as_given_is_kept_and_the_rest_is_computed(ledger):
         "Орлов Олег;89031112233;ОСАГО;Ингосстрах;ХХХ 1;01.03.2024;28.02.2025;10 000;1 234,56;;"
         "Смирнова Анна"), filename="money.csv")
     assert (again.summary.unchanged, again.summary.money_lines) == (1, 0)
+
+
+def test_a_contact_the_mirror_saw_first_is_merged_not_doubled(ledger):
+    """amoCRM's webhook about our new contact can beat our own commit of its id."""
+    from amo_bridge.imports import push
+
+    _, stats = _ids(ledger, [Client("Гонка Вебхука", phones=("+79990000009",))])
+    local = stats.created[0]
+    with ledger.db.session() as session:
+        session.add(Policy(account_id=ledger.account_id, external_key="k", source="import",
+                           product_code="osago", contact_id=local))
+        mirrored = Contact(account_id=ledger.account_id, amocrm_id=777, name="Гонка Вебхука")
+        session.add(mirrored)
+        session.flush()
+        session.add(ContactPhone(account_id=ledger.account_id, contact_id=mirrored.id,
+                                 phone="+79990000009"))
+        item = session.scalar(select(ImportContact).where(ImportContact.contact_id == local))
+        push.link(session, item, 777)
+    with ledger.db.session() as session:
+        assert session.get(Contact, local) is None
+        assert session.scalar(select(Policy.contact_id).where(Policy.external_key == "k")) == \
+            mirrored.id
+        assert session.scalars(select(ContactPhone.phone).where(
+            ContactPhone.contact_id == mirrored.id)).all() == ["+79990000009"]
+        assert session.scalar(select(func.count()).select_from(ImportContact)) == 0

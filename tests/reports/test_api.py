@@ -270,3 +270,34 @@ def test_cancellation_from_the_policy_panel(api):
     _problem(api("DELETE", f"/policies/{p4}/cancellation", ANNA), 403)
     undone = api("DELETE", f"/policies/{p4}/cancellation", FINANCE).json()
     assert undone["line"]["income"] == 660_000
+
+
+def test_retention_targets_are_editable_by_admins(api):
+    assert api("GET", "/retention-targets", ANNA).json()["targets"] == {
+        "kasko": "75",
+        "osago": "75",
+        "ifl": "80",
+    }
+    _problem(api("PUT", "/retention-targets", FINANCE, json={"targets": {"osago": "60"}}), 403)
+    _problem(api("PUT", "/retention-targets", ADMIN, json={"targets": {"boat": "60"}}), 422)
+    _problem(api("PUT", "/retention-targets", ADMIN, json={"targets": {"osago": "101"}}), 422)
+    new = {"osago": "60", "kasko": "50.5"}
+    assert api("PUT", "/retention-targets", ADMIN, json={"targets": new}).json()["targets"] == new
+    rows_ = api("GET", "/reports/retention?period=2026-11", ADMIN).json()["rows"]
+    marks = {(r["product"], r["manager"]): (r["target_pct"], r["below_target"]) for r in rows_}
+    assert marks[("osago", ANNA)] == ("60", False)  # 66.67 % ≥ 60 %
+    assert marks[("kasko", VERA)] == ("50.5", True)  # 50 % < 50.5 %
+    assert marks[("ifl", BORIS)] == (None, False)  # no target any more
+
+
+def test_the_policy_panel_shows_a_policys_lines(api):
+    p7 = api.loaded.policies["P7"]
+    body = api("GET", f"/policies/{p7}/lines", VERA).json()
+    assert [(x["kind"], x["premium"], x["month"]) for x in body["lines"]] == [
+        ("sale", 700_000, "2026-12"),
+        ("reversal", -700_000, "2026-12"),
+        ("correction", 720_000, "2026-12"),
+    ]
+    assert (body["income"], body["commission_pct"]) == (90_000, "12.5")
+    _problem(api("GET", f"/policies/{p7}/lines", ANNA), 403)
+    assert api("GET", f"/policies/{p7}/lines", FINANCE).status_code == 200

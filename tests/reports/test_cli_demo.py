@@ -82,15 +82,28 @@ def test_other_kinds_and_errors_in_process(money_db, tmp_path, monkeypatch):
 
 
 def test_demo_step_reports_and_writes_an_export(money_db, tmp_path):
+    from amo_bridge.app import create_app
+    from amo_bridge.demo import serve_in_thread
+    from jobs.runtime import set_runtime
+
     db, loaded = money_db
     said: list[str] = []
-    settings = load_settings({"DATABASE_URL": db.url, "INSTANCE_PATH": str(tmp_path)})
+    settings = load_settings(
+        {"DATABASE_URL": db.url, "INSTANCE_PATH": str(tmp_path), "JOB_MODE": "inline"}
+    )
     ctx = DemoContext(settings=settings, echo=said.append)
+    ctx.app = create_app(settings, start_background=False)
+    ctx.bridge = serve_in_thread(ctx.app)
     ctx.facts["account_id"] = loaded.account_id
-    step_money(ctx)
+    try:
+        step_money(ctx)
+    finally:
+        ctx.bridge.stop()
+        set_runtime(None)
     text = "\n".join(said)
     assert "Plan vs fact for 2025-11..2026-12" in text
     assert Path(ctx.facts["money_export"]).is_file() and str(tmp_path) in text
+    assert "answers 200" in text
 
 
 def test_demo_step_without_an_account_says_so(sqlite_url, tmp_path):

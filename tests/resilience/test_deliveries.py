@@ -164,3 +164,31 @@ def test_duplicated_shuffled_concurrent_deliveries_converge_on_amocrms_state(sta
     assert sorted(c.event_id for c in recorded if isinstance(c, StageMoved)) == sorted(
         e["id"] for e in events)
 
+
+
+def test_a_wake_up_for_a_row_in_another_jobs_batch_costs_no_api_call(stack):
+    """With several workers, the other hooks of a burst are in the first job's batch: their own
+    wake-ups must neither re-read amoCRM nor run the rows a second time."""
+    sim = stack.simulator.simulator
+    leads = sim.ui_create(SUBDOMAIN, "leads", [
+        {"name": f"ОСАГО {i}", "pipeline_id": SALES, "status_id": NEW} for i in range(3)],
+        skip_webhooks=True)
+    for lead_id in leads:
+        sim.ui_update(SUBDOMAIN, "leads", [{"id": lead_id, "status_id": IN_WORK}])
+    bodies = [d["body"].encode() for d in sim.deliveries(SUBDOMAIN) if d["state"] == "pending"]
+    assert _post_all(stack.webhook_url, bodies) == [200, 200, 200]
+    with stack.runtime.db.read_session() as session:
+        first, *others = session.scalars(select(InboxEvent.id).order_by(InboxEvent.id)).all()
+
+    sim.add_fault(SUBDOMAIN, match="GET /api/v4/leads", latency=1.0)  # the first job is slow
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(process_inbox, first)
+        while sim.stats(SUBDOMAIN)["endpoints"].get("GET /api/v4/leads", 0) == 0:
+            assert not running.done(), running.result()
+        assert [process_inbox(row_id) for row_id in others] == ["nothing to do"] * 2
+        running.result(timeout=30)
+    assert sim.stats(SUBDOMAIN)["endpoints"]["GET /api/v4/leads"] == 1
+    with stack.runtime.session() as session:
+        rows = session.scalars(select(InboxEvent)).all()
+        assert {(r.status, r.attempts) for r in rows} == {("done", 1)}
+        assert session.query(StageChange).count() == 3

@@ -56,7 +56,7 @@ def api(db_url, tmp_path, clock):
                             headers={"X-Auth-Token": token(user), **kwargs.pop("headers", {})},
                             **kwargs)
 
-    call.fake, call.runtime = fake, runtime
+    call.fake, call.runtime, call.url = fake, runtime, server.url
     yield call
     server.stop()
     set_runtime(None)
@@ -131,3 +131,42 @@ def test_phone_confirmation_through_the_widget(api):
     assert ok.status_code == 200 and ok.json()["verified"] is True
     with api.runtime.session() as s:
         assert code not in s.scalar(select(SmsMessage.text))
+
+
+def test_consent_and_opt_out_are_recorded_and_honoured(api):
+    with api.runtime.session() as s:
+        s.scalar(select(User).where(User.amocrm_id == MANAGER)).profile_phone = "+79991234567"
+    out = api("PUT", "/contacts/40100001/consent", json={"opted_out": True})
+    assert out.json() == {"marketing_consent": False, "opted_out": True}
+    sent = api("POST", "/messages", json={"template_code": "task_completed",
+                                          "contact_id": 40100001}).json()["message"]
+    assert sent["status"] == "rejected" and "отказался" in sent["reason"]
+    back = api("PUT", "/contacts/40100001/consent", json={"opted_out": False,
+                                                          "marketing_consent": True})
+    assert back.json() == {"marketing_consent": True, "opted_out": False}
+    again = api("POST", "/messages", json={"template_code": "reminder_foreign",
+                                           "contact_id": 40100001}).json()["message"]
+    assert again["status"] == "needs_attention"  # consent given; no policy data to fill in
+    assert api("PUT", "/contacts/40100001/consent", json={"x": 1}).status_code == 422
+
+
+def test_the_callback_door_checks_the_url_secret_and_smscs_signature(api):
+    import hashlib
+    from urllib.parse import urlencode
+
+    from sms.callbacks import callback_path
+    from sms.smsc import SmscGateway
+
+    api.runtime.extras["sms.gateways"] = GatewaySet(api.fake, SmscGateway(login="l",
+                                                                            password="pw"))
+    url = api.url + callback_path(b"k" * 40, "smsc")
+    fields = {"id": "77", "phone": "79161234567", "status": "1"}
+    good = hashlib.sha1(b"77:79161234567:1:pw").hexdigest()  # noqa: S324 - the provider's
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    ok = requests.post(url, data=urlencode({**fields, "sha1": good}), headers=form, timeout=10)
+    assert (ok.status_code, ok.text) == (200, "OK")  # no message of ours: answered, ignored
+    forged = requests.post(url, data=urlencode({**fields, "sha1": "0" * 40}), headers=form,
+                           timeout=10)
+    assert forged.status_code == 403
+    assert requests.post(url[:-4] + "abcd", data=urlencode(fields), headers=form,
+                         timeout=10).status_code == 404

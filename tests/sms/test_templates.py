@@ -107,3 +107,20 @@ def test_every_default_template_is_valid_in_both_languages(code):
     for lang in ("ru", "en"):
         shown = preview(load_defaults()["sms_templates"][code][lang], max_segments=3)
         assert shown.text and not shown.too_long
+
+
+@pytest.mark.parametrize(("name", "first", "middle", "io"), [
+    ("Смирнова Анна Петровна", "Анна", "Петровна", "Анна Петровна"),
+    ("Кузнецов Олег Ильич", None, None, "Олег Ильич"),
+    ("Иванова Анна Петровна", "Иванова", None, "Анна Петровна"),  # a naive split upstream
+    ("Алиев Рашид Ильхам оглы", None, None, "Рашид Ильхам оглы"),
+    ("Anna Smith", None, None, "Anna"),
+    ("Мария", None, None, "Мария"),
+    ("", "Анна", None, "Анна"),
+])
+def test_clients_are_addressed_by_first_name_and_patronymic(name, first, middle, io):
+    from amo_bridge.models import Contact
+    from sms.context import client_values
+
+    values = client_values(Contact(name=name, first_name=first, middle_name=middle))
+    assert values["client_io"] == io

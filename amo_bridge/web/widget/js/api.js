@@ -28,8 +28,8 @@ AB.Api.prototype.call = function (method, path, body, opts) {
       request.contentType = 'application/json';
     }
   }
-  app.w.$authorizedAjax(request).then(function (data, status, xhr) {
-    done.resolve(data, xhr);
+  app.w.$authorizedAjax(request).then(function (data) {
+    done.resolve(data);  // one value, so $.when() over several calls hands back the bodies
   }, function (xhr) {
     done.reject(AB.problem(xhr, app));
   });

@@ -58,7 +58,7 @@ AB.App.prototype.render = function () {
   this.w.render_template({
     caption: {class_name: 'ab-caption'},
     body: '',
-    render: '<div class="ab-root ab-root--' + area + '" id="ab-root-' + area + '"></div>'
+    render: this.w.render({data: AB.TEMPLATES.card_root}, {area: area, lang: this.lang})
   });
 };
 

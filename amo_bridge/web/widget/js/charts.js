@@ -27,7 +27,8 @@ AB.chart = (function () {
   }
 
   function svg(width, height, label) {
-    var root = el('svg', {viewBox: '0 0 ' + width + ' ' + height, width: '100%',
+    // Drawn at its natural size (fonts stay 11px); CSS only shrinks it on narrow panels.
+    var root = el('svg', {viewBox: '0 0 ' + width + ' ' + height, width: width, height: height,
       role: 'img', 'aria-label': label, preserveAspectRatio: 'xMinYMin meet'});
     titled(root, label);
     return root;

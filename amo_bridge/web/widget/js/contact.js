@@ -60,8 +60,9 @@ AB.ContactPanel.prototype.draw = function (h) {
         AB.ui.badge(p.kind === 'ours' ? 'ok' : 'muted', app.t('contact.kind.' + p.kind)), ' ',
         AB.h('b', {text: p.product_name}), ' ', AB.h('span', {text: p.insurer || ''}), ' ',
         AB.ui.badge(p.status === 'active' ? 'ok' : 'muted', app.t('contact.status.' + p.status))]),
-      AB.h('div', {cls: 'ab-line__row'}, app.t('contact.term', {number: p.number || '—',
-        from: AB.fmt.date(p.starts_on), to: AB.fmt.date(p.ends_on)})),
+      AB.h('div', {cls: 'ab-line__row'}, p.starts_on ? app.t('contact.term', {number: p.number || '—',
+        from: AB.fmt.date(p.starts_on), to: AB.fmt.date(p.ends_on)})
+        : app.t('contact.term_until', {number: p.number || '—', to: AB.fmt.date(p.ends_on)})),
       p.premium ? AB.h('div', {cls: 'ab-line__row'}, app.t('contact.premium', {premium: AB.fmt.money(p.premium)})) : null,
       car ? AB.h('div', {cls: 'ab-line__row ab-muted', text: car}) : null,
       p.terms ? AB.h('div', {cls: 'ab-line__row ab-muted', text: p.terms}) : null,

@@ -94,7 +94,7 @@ AB.DealPanel.prototype.lineCard = function (line) {
         ' · ' + app.t('deal.commission') + ': ' + AB.fmt.pct(line.commission_pct)]),
     AB.h('div', {cls: 'ab-line__row', 'data-figure': 'income'},
       [app.t('deal.income') + ': ', AB.h('b', {text: AB.fmt.money(line.income)})]),
-    line.seller_share !== undefined ? AB.h('div', {cls: 'ab-line__row ab-muted'},
+    (line.seller_share || line.issuer_share) ? AB.h('div', {cls: 'ab-line__row ab-muted'},
       app.t('deal.shares', {seller: AB.fmt.money(line.seller_share),
         issuer: AB.fmt.money(line.issuer_share)})) : null,
     AB.h('div', {cls: 'ab-line__row ab-muted'}, app.t('deal.people', {
