@@ -96,10 +96,12 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
 
 def _register_steps() -> None:
     from amo_bridge.demo_mirror import step_mirror
+    from amo_bridge.demo_import import step_import
     from amo_bridge.demo_sms import step_sms
 
     STEPS.append(("Deals in amoCRM become the bridge's ledger", step_mirror))
     STEPS.append(("SMS to clients: first contact, reminders before the policy ends", step_sms))
+    STEPS.append(("The broker's old spreadsheet base is imported", step_import))
 
 
 _register_steps()

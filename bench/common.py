@@ -238,16 +238,17 @@ class Load:
 
 
 def run_load(url: str, body_template: str, *, headers: dict[str, str], connections: int,
-             seconds: float, cpus: set[int], use_wrk: bool | None = None) -> Load:
-    """POST ``body_template`` (``{n}`` → a counter) to ``url`` for ``seconds``."""
+             seconds: float, cpus: set[int], use_wrk: bool | None = None, first: int = 1
+             ) -> Load:
+    """POST ``body_template`` (``{n}`` → a counter from ``first``) to ``url`` for ``seconds``."""
     if use_wrk is None:
         use_wrk = shutil.which("wrk") is not None
     if use_wrk:
         return _wrk(url, body_template, headers=headers, connections=connections,
-                    seconds=seconds, cpus=cpus)
+                    seconds=seconds, cpus=cpus, first=first)
     command = [*taskset(cpus), sys.executable, str(BENCH / "common.py"), "loadgen", url,
                "--connections", str(connections), "--seconds", str(seconds),
-               "--headers", json.dumps(headers)]
+               "--headers", json.dumps(headers), "--first", str(first)]
     done = subprocess.run(command, input=body_template, capture_output=True, text=True,
                           check=True)
     return Load(**json.loads(done.stdout.strip().splitlines()[-1]), tool="python")
@@ -258,7 +259,7 @@ wrk.method = "POST"
 %(headers)s
 local prefix = [==[%(prefix)s]==]
 local suffix = [==[%(suffix)s]==]
-local n = 0
+local n = %(first)d - 1
 request = function()
   n = n + 1
   return wrk.format(nil, nil, nil, prefix .. n .. suffix)
@@ -274,15 +275,17 @@ end
 
 
 def _wrk(url: str, body_template: str, *, headers: dict[str, str], connections: int,
-         seconds: float, cpus: set[int]) -> Load:
+         seconds: float, cpus: set[int], first: int) -> Load:
     prefix, _, suffix = body_template.partition(COUNTER)
     lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_LUA % {"headers": lines, "prefix": prefix, "suffix": suffix})
+        script.write(_LUA % {"headers": lines, "prefix": prefix, "suffix": suffix,
+                             "first": first})
     try:
         done = subprocess.run(
-            [*taskset(cpus), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout",
-             "10s", "-s", script.name, url], capture_output=True, text=True, check=True)
+            [*taskset(cpus), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+             "--timeout", "10s", "-s", script.name, url],
+            capture_output=True, text=True, check=True)
     finally:
         os.unlink(script.name)
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
@@ -293,10 +296,10 @@ def _wrk(url: str, body_template: str, *, headers: dict[str, str], connections: 
 
 
 async def _generate(host: str, port: int, path: str, template: str, headers: dict[str, str],
-                    connections: int, seconds: float) -> dict[str, Any]:
+                    connections: int, seconds: float, first: int) -> dict[str, Any]:
     prefix, _, suffix = template.partition(COUNTER)
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    counter = iter(range(1, 1 << 62))
+    counter = iter(range(first, 1 << 62))
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     errors = 0
@@ -351,11 +354,12 @@ def _loadgen_main(argv: list[str]) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--headers", default="{}")
+    parser.add_argument("--first", type=int, default=1)
     args = parser.parse_args(argv)
     parts = urlsplit(args.url)
     result = asyncio.run(_generate(parts.hostname, parts.port or 80, parts.path or "/",
                                    sys.stdin.read(), json.loads(args.headers), args.connections,
-                                   args.seconds))
+                                   args.seconds, args.first))
     print(json.dumps(result))
     return 0
 

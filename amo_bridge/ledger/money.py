@@ -88,6 +88,7 @@ def price_policy(
     today = _today(session, policy, clock)
     written: list[MoneyLine] = []
     seq = ledger.next_seq
+    undo: list[MoneyLine] = []
     if booking is not None:
         undo = [booking]
         if not bookable(policy) and ledger.cancellation is not None:
@@ -112,6 +113,12 @@ def price_policy(
                 clock=clock,
             )
         )
+        seq += 1
+        live_refund = (policy.refund or 0) > 0 and policy.cancelled_on is not None
+        if live_refund and (ledger.cancellation is None or ledger.cancellation in undo):
+            # Cancelled before it was booked (or re-won after an un-win): the refund follows.
+            on = max(policy.cancelled_on, written[-1].booked_on)
+            written.append(_refund_line(session, policy, written[-1], on=on, seq=seq, clock=clock))
     session.flush()
     return written
 
@@ -150,6 +157,26 @@ def cancel_policy(
     if booking is None or refund == 0:
         session.flush()
         return None
+    line = _refund_line(
+        session, policy, booking, on=on, seq=ledger.next_seq, clock=clock, note=note
+    )
+    session.flush()
+    return line
+
+
+def _refund_line(
+    session: Session,
+    policy: Policy,
+    booking: MoneyLine,
+    *,
+    on: date,
+    seq: int,
+    clock: Clock,
+    note: str | None = None,
+) -> MoneyLine:
+    """The negative line of ``policy.refund``: income = −refund × commission %, shares clawed
+    back in the proportion refund / premium of the booking it cancels."""
+    refund = policy.refund or 0
     sold = Figures.of_line(booking)
     figures = replace(
         sold,
@@ -158,19 +185,17 @@ def cancel_policy(
         seller_share=-rules.proportion_of(sold.seller_share, refund, sold.premium),
         issuer_share=-rules.proportion_of(sold.issuer_share, refund, sold.premium),
     )
-    line = _write(
+    return _write(
         session,
         policy,
         figures,
-        seq=ledger.next_seq,
+        seq=seq,
         kind=LineKind.CANCELLATION,
         on=on,
         cancellations=1,
         clock=clock,
         note=note,
     )
-    session.flush()
-    return line
 
 
 def uncancel_policy(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from amo_bridge.amocrm.client import AmoClient
 from amo_bridge.amocrm.errors import AmoError, OutcomeUnknown
-from amo_bridge.amocrm.writes import BatchResult
+from amo_bridge.amocrm.reads import chunked
+from amo_bridge.amocrm.writes import BATCH_SIZE, BatchResult
 from amo_bridge.clock import Clock, local_today
 from amo_bridge.db import Database
 from amo_bridge.models import Account, Contact, Policy, Renewal, RenewalStatus
@@ -35,7 +37,7 @@ from amo_bridge.renewals.stamps import touch
 
 #: A ``creating`` row touched more recently than this may be in flight in another worker.
 IN_FLIGHT = timedelta(minutes=3)
-#: Rows per round: 5 lead requests and 5 task requests of 50.
+#: Rows per claim: five chunks of 50 (a lead request and a task request each).
 ROUND = 250
 
 
@@ -95,38 +97,72 @@ def find_lead(client: AmoClient, work: Work) -> int | None:
 
 def create_renewals(database: Database, client: AmoClient, account_id: int, *, clock: Clock,
                     stale: Collection[int] = (), ids: Collection[int] | None = None,
-                    max_rounds: int | None = None) -> Creation:
+                    max_rounds: int | None = None, concurrency: int = 3) -> Creation:
     """Create the account's pending renewals in amoCRM; returns what happened.
 
     ``stale``: ``creating`` rows to treat as abandoned whatever their age (the sweeper found
-    them). Raises :class:`CreationIncomplete` (or the client's error) when rows are left to a
-    retry; everything settled before that is recorded.
+    them). Chunks of 50 (a lead request, then its task request) run on ``concurrency`` threads
+    sharing the account's rate limit, and the next round is claimed while they run: amoCRM
+    answers a batch in about the time between two request slots, so one thread alone would
+    leave slots unused. Raises :class:`CreationIncomplete` (or the client's error) when rows are
+    left to a retry; everything settled before that is recorded.
     """
-    total = Creation()
+    total, problems = Creation(), []
     rounds = 0
-    while max_rounds is None or rounds < max_rounds:
-        rounds += 1
-        with database.read_session() as session:
-            account = session.get(Account, account_id)
-            config = load_config(session, account_id)
-        catalog = catalog_for(client)
-        now = clock.now()
-        with database.session() as session:
-            rows = claim(session, account_id, now=now, stale=stale, ids=ids)
-            if not rows:
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="renewals") as pool:
+        running: set[Future] = set()
+        while not problems and (max_rounds is None or rounds < max_rounds):
+            work = _claim_round(database, client, account_id, clock=clock, stale=stale, ids=ids)
+            if not work:
                 break
-            work = payloads.build(session, account, rows, config=config, catalog=catalog,
-                                  today=local_today(clock, account.timezone))
-            for row in rows:
-                row.status = RenewalStatus.CREATING
-                touch(row, now)
-                row.attempts += 1
-        stale = ()
-        done, problem = _send(database, client, work, clock=clock)
-        total.add(done)
-        if problem is not None:
-            raise problem
+            rounds, stale = rounds + 1, ()
+            running |= {pool.submit(_send, database, client, list(chunk), clock=clock)
+                        for chunk in chunked(work, BATCH_SIZE)}
+            running = _settle(running, total, problems, keep=concurrency)
+        _settle(running, total, problems, keep=0)
+    if problems:
+        raise problems[0]
     return total
+
+
+def _claim_round(database: Database, client: AmoClient, account_id: int, *, clock: Clock,
+                 stale: Collection[int], ids: Collection[int] | None) -> list[Work]:
+    """Claim one round, build its payloads, mark it ``creating`` — committed before sending."""
+    with database.read_session() as session:
+        account = session.get(Account, account_id)
+        config = load_config(session, account_id)
+    catalog = catalog_for(client)
+    now = clock.now()
+    with database.session() as session:
+        rows = claim(session, account_id, now=now, stale=stale, ids=ids)
+        work = payloads.build(session, account, rows, config=config, catalog=catalog,
+                              today=local_today(clock, account.timezone)) if rows else []
+        for row in rows:
+            row.status = RenewalStatus.CREATING
+            touch(row, now)
+            row.attempts += 1
+    return work
+
+
+def _settle(running: set[Future], total: Creation, problems: list[BaseException], *,
+            keep: int) -> set[Future]:
+    """Collect finished chunks; wait until at most ``keep`` are still running."""
+    while running:
+        done = {f for f in running if f.done()}
+        if not done and len(running) <= keep:
+            break
+        if not done:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            running.discard(future)
+            if future.exception() is not None:
+                problems.append(future.exception())
+                continue
+            result, problem = future.result()
+            total.add(result)
+            if problem is not None:
+                problems.append(problem)
+    return running
 
 
 def _send(database: Database, client: AmoClient, work: list[Work], *, clock: Clock

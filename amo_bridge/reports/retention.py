@@ -94,7 +94,15 @@ def retention(
         )
         .select_from(Policy)
         .outerjoin(
-            renewal, and_(renewal.policy_id == Policy.id, renewal.term_end == Policy.ends_on)
+            renewal,
+            and_(
+                renewal.policy_id == Policy.id,
+                renewal.term_end == Policy.ends_on,
+                # Redundant with the line above, but lets the planner filter renewals early.
+                renewal.account_id == account_id,
+                renewal.term_end >= flt.period.start,
+                renewal.term_end < flt.period.end,
+            ),
         )
         .where(
             Policy.account_id == account_id,

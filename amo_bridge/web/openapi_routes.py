@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from amo_bridge.web import imports_api, sms_api
+from amo_bridge.web import imports_api
 from amo_bridge.web import money_schemas as ms
 from amo_bridge.web import renewals_schemas as rs
+from amo_bridge.web import sms_schemas as ss
 from amo_bridge.web import widget_responses as out
 from amo_bridge.web import widget_schemas as ws
 
@@ -134,27 +135,29 @@ ROUTES: tuple[Op, ...] = (
     # --- SMS (issue 7) ---
     Op("GET", f"{P}/sms/templates", "SMS templates and the variables they may use", "sms"),
     Op("PUT", f"{P}/sms/templates/<code>", "Save a template", "sms", roles=(ADMIN,),
-       body=sms_api.TemplateInput),
+       body=ss.TemplateInput),
     Op("DELETE", f"{P}/sms/templates/<code>", "Reset a template to its default", "sms",
        roles=(ADMIN,)),
     Op("POST", f"{P}/sms/templates/preview", "Render a template with sample values; segments",
-       "sms", body=sms_api.PreviewInput),
+       "sms", body=ss.PreviewInput),
     Op("GET", f"{P}/sms/messages", "SMS history of a deal or contact (deal_id, contact_id: "
        "amoCRM ids)", "sms"),
     Op("POST", f"{P}/sms/messages", "Send an SMS from a template", "sms",
-       body=sms_api.SendInput, status=201),
+       body=ss.SendInput, status=201),
     Op("POST", f"{P}/sms/messages/<int:message_id>/<action>", "requeue or dismiss a message "
        "that needs attention", "sms", roles=(ADMIN,)),
+    Op("PUT", f"{P}/sms/contacts/<int:contact_id>/consent", "Record a client's marketing "
+       "consent and/or SMS opt-out", "contact panel", body=ss.ConsentInput),
     Op("PUT", f"{P}/sms/profile", "The name and phone a client sees in SMS", "sms",
-       body=sms_api.ProfileInput),
+       body=ss.ProfileInput),
     Op("GET", f"{P}/sms/attention", "Messages that need an admin; gateway channels", "sms",
        roles=(ADMIN,)),
     Op("POST", f"{P}/sms/channels/<gateway>/resume", "Resume a paused gateway", "sms",
        roles=(ADMIN,)),
     Op("POST", f"{P}/sms/verifications", "Send a phone confirmation code", "contact panel",
-       body=sms_api.VerifyStartInput, status=201),
+       body=ss.VerifyStartInput, status=201),
     Op("POST", f"{P}/sms/verifications/<int:verification_id>/confirm", "Check the code",
-       "contact panel", body=sms_api.VerifyConfirmInput),
+       "contact panel", body=ss.VerifyConfirmInput),
     # --- renewals (issue 5) ---
     Op("GET", f"{P}/renewals/settings", "Renewal schedule, texts and follow-ups", "renewals",
        roles=(ADMIN,)),

@@ -303,3 +303,49 @@ def test_moving_a_deal_to_the_cancelled_stage_cancels_its_policies(money_db):
             -203_704,
             -24_691,
         )  # 16.5 % of 1 234 567 = 203 703.555; 80 000 × ratio
+
+
+def test_a_refund_entered_before_the_sale_is_booked_follows_the_sale(money_db):
+    db, loaded = money_db
+    with db.session() as session:
+        policy = Policy(
+            account_id=loaded.account_id,
+            external_key="early",
+            kind="ours",
+            product_code="osago",
+            insurer="Ингосстрах",
+            premium=1_000_000,
+            starts_on=date(2026, 12, 2),
+            seller_amocrm_id=101,
+            issuer_amocrm_id=102,
+        )
+        session.add(policy)
+        assert money.price_policy(session, policy, clock=CLOCK) == []  # not won yet
+        assert (
+            money.cancel_policy(session, policy, on=date(2026, 12, 5), refund=400_000, clock=CLOCK)
+            is None
+        )
+        policy.sold_on = date(2026, 12, 1)
+        sale, refund = money.price_policy(session, policy, clock=CLOCK)
+        assert (sale.kind, sale.booked_on, sale.income) == (
+            LineKind.SALE,
+            date(2026, 12, 1),
+            125_000,
+        )
+        assert (refund.kind, refund.booked_on, refund.premium, refund.income) == (
+            LineKind.CANCELLATION,
+            date(2026, 12, 5),
+            -400_000,
+            -50_000,
+        )
+        # Un-won, then won again: everything is taken back, then booked again, today.
+        policy.sold_on = None
+        assert len(money.price_policy(session, policy, clock=CLOCK)) == 2
+        policy.sold_on = date(2026, 12, 1)
+        again = money.price_policy(session, policy, clock=CLOCK)
+        assert [(x.kind, x.booked_on) for x in again] == [
+            (LineKind.CORRECTION, date(2026, 12, 31)),
+            (LineKind.CANCELLATION, date(2026, 12, 31)),
+        ]
+        totals = money.lines_total(_lines(session, policy.id))
+        assert (totals["premium"], totals["policies"], totals["cancellations"]) == (600_000, 1, 1)

@@ -56,7 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     instance = tmp_path_factory.mktemp("widget-instance")
     settings = load_settings({
         "INSTANCE_PATH": str(instance), "JOB_MODE": "thread", "LOG_LEVEL": "WARNING",
-        "SMS_GATEWAY": "fake", "AMOCRM_CLIENT_ID": CLIENT_ID,
+        "SMS_GATEWAY": "fake", "AMOCRM_CLIENT_ID": CLIENT_ID, "AMOCRM_RATE_PER_SECOND": "7",
         "AMOCRM_CLIENT_SECRET": CLIENT_SECRET, "AMOCRM_REDIRECT_URI": REDIRECT_URI,
         "SECRET_KEY": "widget-tests-" + "s" * 40,
     })
@@ -106,7 +106,8 @@ def today(stack: Stack) -> date:
         stack.runtime.clock.now().date()
 
 
-def new_client(stack: Stack, *, phone: str | None = None, responsible: int = MANAGER) -> int:
+def new_client(stack: Stack, *, phone: str | None = None, responsible: int = MANAGER,
+               deliver: bool = True) -> int:
     """A contact created in amoCRM (the simulator) and mirrored through its webhook."""
     n = next(_names)
     phone = phone or f"+7916{n:07d}"
@@ -115,14 +116,15 @@ def new_client(stack: Stack, *, phone: str | None = None, responsible: int = MAN
         "responsible_user_id": responsible,
         "custom_fields_values": [{"field_code": "PHONE", "values": [
             {"value": phone, "enum_code": "MOB"}]}]}])["ids"][0]
-    stack.deliver()
+    if deliver:
+        stack.deliver()
     return contact
 
 
 def new_deal(stack: Stack, *, contact: int | None = None, name: str | None = None,
              responsible: int = MANAGER, status: int = IN_WORK, price: int = 0) -> int:
     """A lead with a contact, created in amoCRM and mirrored."""
-    contact = contact or new_client(stack, responsible=responsible)
+    contact = contact or new_client(stack, responsible=responsible, deliver=False)
     lead = stack.sim("POST", "/leads", [{
         "name": name or f"Сделка {next(_names)}", "price": price, "pipeline_id": SALES,
         "status_id": status, "responsible_user_id": responsible,

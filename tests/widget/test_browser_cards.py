@@ -162,6 +162,10 @@ def test_contact_panel_history_foreign_policy_and_phone_confirmation(page, stack
     phone.locator(".ab-badge--ok").filter(has_text="подтверждён").wait_for()
     mirrored = rows(stack, select(Contact).where(Contact.amocrm_id == contact))[0]
     assert mirrored.verified_phone == "+79161112233" and mirrored.phone_verified_at
+    phone.locator("input[name='marketing_consent']").check()
+    wait_for(lambda: rows(stack, select(Contact).where(Contact.amocrm_id == contact)
+                          )[0].marketing_consent_at)
+    phone.locator("input[name='marketing_consent']:checked").wait_for()
     screenshot(page, "contact-panel.png", selector="#widgets_block")
 
 
@@ -188,3 +192,19 @@ def test_english_interface(page, stack):
     open_harness(page, stack, area="lcard", user=ADMIN, lead=lead, lang="en")
     page.get_by_text("Policies of the deal").wait_for()
     page.get_by_text("No policies in this deal yet.").wait_for()
+
+
+def test_calls_cross_origin_pass_cors_in_a_real_browser(page, stack):
+    """The page on one origin, the bridge on another (as amoCRM's page and the bridge are):
+    the browser's preflight for X-Auth-Token must be answered for the panel to load."""
+    lead = new_deal(stack)
+    bridge = stack.bridge.url  # http://127.0.0.1:<port>
+    page_origin = bridge.replace("127.0.0.1", "localhost")
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.method + " " + r.url) if "/widget/api/" in r.url
+            else None)
+    page.goto(f"{page_origin}/widget/harness?area=lcard&user={ADMIN}&lead={lead}"
+              f"&backend={bridge}")
+    page.wait_for_selector("body[data-harness='ready']", state="attached")
+    page.get_by_text("В сделке пока нет полисов.").wait_for()
+    assert any(url.startswith(f"GET {bridge}/widget/api/deals/{lead}") for url in seen)

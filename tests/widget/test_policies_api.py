@@ -60,8 +60,7 @@ def test_a_line_goes_to_the_ledger_and_the_price_to_amocrm(api, stack):
     [line] = panel["lines"]
     assert (line["income"], line["commission_pct"], line["source"]) == (84_000, "10", "widget")
     assert line["seller"]["name"] == "Дмитрий Волков" and line["issuer"]["id"] == MANAGER_2
-    assert panel["totals"] == {"premium": 840_000, "income": 84_000, "seller_share": 0,
-                               "issuer_share": 0}
+    assert (panel["totals"]["premium"], panel["totals"]["income"]) == (840_000, 84_000)
     [policy] = _policies(stack, lead)
     assert (policy.source, policy.premium, policy.income, policy.sold_on) == (
         PolicySource.WIDGET, 840_000, 84_000, None)

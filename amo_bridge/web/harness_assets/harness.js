@@ -141,7 +141,8 @@
               get_settings: function () {
                 return {widget_code: CODE, path: base, images_path: base + '/images/',
                   version: manifest.widget.version, lang: state.lang, status: 'installed',
-                  backend_url: $('input[name="backend_url"]').val() || ''};
+                  // The manifest's backend_url setting; ?backend= makes the calls cross-origin.
+                  backend_url: params.get('backend') || $('input[name="backend_url"]').val() || ''};
               },
               system: function () {
                 return {area: state.area, amouser_id: user.id, amouser: user.name, lang: state.lang,

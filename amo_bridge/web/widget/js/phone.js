@@ -29,6 +29,7 @@ AB.PhoneCheck.prototype.draw = function (c) {
         : AB.ui.badge('muted', app.t('phone.not_verified'))]));
   });
   if (c.opted_out) { $box.append(AB.ui.notice('warn', app.t('phone.opted_out'))); }
+  $box.append(this.consent(c));
   var $select = AB.ui.select('phone', options, verified || c.phones[0].phone);
   this.$step = AB.h('div', {cls: 'ab-phone__step'});
   $box.append(AB.h('form', {cls: 'ab-form ab-form--inline', 'data-form': 'verify-start',
@@ -67,4 +68,21 @@ AB.PhoneCheck.prototype.askCode = function (v) {
       'data-action': 'confirm-code'})]);
   this.$step.empty().append($form);
   $code.trigger('focus');
+};
+
+/* Marketing SMS need the client's consent; a client may refuse SMS altogether (audited). */
+AB.PhoneCheck.prototype.consent = function (c) {
+  var app = this.app;
+  var self = this;
+  var $form = AB.h('div', {cls: 'ab-consent', 'data-form': 'consent'}, [
+    AB.ui.checkbox('marketing_consent', c.marketing_consent, app.t('phone.consent')),
+    AB.ui.checkbox('opted_out', c.opted_out, app.t('phone.opt_out'))]);
+  $form.on('change', 'input', function () {
+    var body = {};
+    body[$(this).attr('name')] = $(this).prop('checked');
+    app.api.put('/sms/contacts/' + self.contactId + '/consent', body).then(function () {
+      self.start();
+    }, function (p) { $form.append(AB.ui.notice('error', p.detail)); });
+  });
+  return $form;
 };

@@ -14,8 +14,22 @@ AB.section({id: 'fields', title: 'tab.fields', roles: ['admin'], help: 'fields.h
   var $stages = AB.h('datalist', {id: 'ab-amo-stages'});
   $el.append($amo, $stages, $form, AB.h('h4', {text: app.t('fields.cancellation')}), $cancel);
   var pipelines = [];
+  var $chips = AB.h('div', {cls: 'ab-vars', 'data-amo-fields': 'chips'});
+  var $target = null;
+  $form.on('focus', 'textarea', function () { $target = $(this); });
   var amoLoaded = app.api.get('/amocrm/lead-fields').then(function (r) {
     r.fields.forEach(function (f) { $amo.append(AB.h('option', {value: f.name})); });
+    // Click a field of amoCRM to add it to the ledger field being edited.
+    $chips.append(AB.h('span', {cls: 'ab-muted', text: app.t('fields.amocrm') + ' '}),
+      r.fields.map(function (f) {
+        return AB.h('button', {type: 'button', cls: 'ab-var', text: f.name, title: f.type,
+          on: {click: function () {
+            if (!$target) { return; }
+            var lines = AB.lines($target.val());
+            if (lines.indexOf(f.name) < 0) { lines.push(f.name); }
+            $target.val(lines.join('\n')).trigger('focus');
+          }}});
+      }));
     pipelines = r.pipelines;
     r.pipelines.forEach(function (p) {
       p.statuses.forEach(function (s) { $stages.append(AB.h('option', {value: s.name, label: p.name})); });
@@ -39,7 +53,7 @@ AB.section({id: 'fields', title: 'tab.fields', roles: ['admin'], help: 'fields.h
       $form.append(AB.ui.field(app.t('fields.ledger.' + key), AB.h('textarea', {name: 'f_' + key, cls: 'ab-input',
         rows: 2, value: (mapping.policy[key] || []).join('\n'), 'aria-describedby': 'ab-fields-hint'})));
     });
-    $form.append(AB.h('p', {id: 'ab-fields-hint', cls: 'ab-muted', text: app.t('fields.hint')}),
+    $form.append(AB.h('p', {id: 'ab-fields-hint', cls: 'ab-muted', text: app.t('fields.hint')}), $chips,
       rule('seller', mapping.seller), rule('issuer', mapping.issuer), AB.submit(app, 'common.save', 'save-fields'));
     if (r.updated_at) {
       $form.append(AB.h('p', {cls: 'ab-muted', text: app.t('common.changed_by', {

@@ -137,7 +137,8 @@ AB.section({id: 'assignees', title: 'tab.assignees', roles: ['admin'], help: 'as
           app.t('deal.ends_on'), app.t('assignees.due'), app.t('assignees.assignee'), app.t('assignees.reason')],
         r.renewals.map(function (x) {
           return AB.ui.row([x.client || '—', x.product_name, app.t('renewals.kind.' + x.kind),
-            AB.fmt.date(x.ends_on), AB.fmt.date(x.due_on), x.assignee_name || AB.userName(app, x.assignee), x.reason],
+            AB.fmt.date(x.ends_on), AB.fmt.date(x.due_on), x.assignee_name || AB.userName(app, x.assignee),
+            AB.assigneeReason(app, x.reason)],
           {data: {policy: x.policy_id, assignee: x.assignee}});
         })));
       }, function (p) { $preview.empty().append(AB.ui.notice('error', p.detail)); });
@@ -166,4 +167,17 @@ AB.availability = function (app, $el) {
         return $row;
       })));
   }, function (p) { $box.append(AB.ui.notice('error', p.detail)); });
+};
+
+/* The preview's reason is a short code from the bridge ("seller", "backup of 8011002 (…)");
+ * the known ones read as words, with user ids as names. */
+AB.assigneeReason = function (app, reason) {
+  var text = String(reason || '');
+  var code = text.split(' ')[0];
+  var known = app.t('assignees.why.' + code);
+  if (known === 'assignees.why.' + code) { return text; }
+  var backup = /^backup of (?:fallback )?(\d+)/.exec(text);
+  if (backup) { return AB.format(known, {user: AB.userName(app, Number(backup[1]))}); }
+  var load = /\((\d+) open before\)/.exec(text);
+  return AB.format(known, {open: load ? load[1] : '0'});
 };
