@@ -469,3 +469,13 @@ MESSAGES.update({
         "ru": "Стенд виджета доступен только в режиме разработки.",
         "en": "The widget harness is available in development only."},
 })
+MESSAGES.update({  # issue 5: notes and task results the bridge writes into amoCRM
+    "renewals.note.cancelled": {
+        "ru": "Полис расторгнут {on}: задача по пролонгации закрыта.",
+        "en": "The policy was cancelled on {on}: the renewal task is closed."},
+    "renewals.note.moved": {
+        "ru": "Дата окончания полиса изменилась: {before} → {after}.",
+        "en": "The policy's end date changed: {before} → {after}."},
+    "renewals.note.task_moved": {"ru": " Задача перенесена на {due}.",
+                                 "en": " The task is moved to {due}."},
+})

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,17 @@ def looks_like_formula(text: str) -> bool:
     return text.startswith(FORMULA_START)
 
 
+_EPOCH_ORDINAL = EXCEL_EPOCH.toordinal()
+
+
 def excel_serial(day: date) -> int:
-    return (day - EXCEL_EPOCH).days
+    return day.toordinal() - _EPOCH_ORDINAL
+
+
+@lru_cache(maxsize=1024)
+def percent_fraction(pct: Decimal) -> float:
+    """12.5 (%) → 0.125, exactly rounded once; commission rates repeat, so it is cached."""
+    return float(Decimal(pct) / 100)
 
 
 class LedgerWorksheet(Worksheet):
@@ -115,6 +125,10 @@ class Sheet:
         self.row = 0
         self.data_rows = 0
         self.sums = [0 for _ in columns]  # kopecks or counts, exact
+        # Rows are written with integer coordinates only: skip the public methods' "A1"
+        # notation parsing (a decorator call per cell) when this XlsxWriter has the plain ones.
+        self._number = getattr(worksheet, "_write_number", worksheet.write_number)
+        self._string = getattr(worksheet, "_write_string", worksheet.write_string)
         self._writers = [self._writer_for(c) for c in columns]
         self._summed = [i for i, c in enumerate(columns) if c.total]
         for index, column in enumerate(columns):
@@ -126,19 +140,20 @@ class Sheet:
         self.row = 1
 
     def _writer_for(self, column: Column) -> Callable[[int, int, Any, Any], None]:
-        ws, formats = self.ws, self.book.formats
+        formats = self.book.formats
+        number = self._number
         if column.type == DATE:
             fmt = formats[DATE]
-            return lambda r, c, v, _f: ws.write_number(r, c, excel_serial(v), fmt)
+            return lambda r, c, v, _f: number(r, c, excel_serial(v), fmt)
         if column.type == MONEY:
             fmt = formats[MONEY]
-            return lambda r, c, v, f: ws.write_number(r, c, v / 100, f or fmt)
+            return lambda r, c, v, f: number(r, c, v / 100, f or fmt)
         if column.type == PERCENT:
             fmt = formats[PERCENT]
-            return lambda r, c, v, f: ws.write_number(r, c, float(Decimal(v) / 100), f or fmt)
+            return lambda r, c, v, f: number(r, c, percent_fraction(v), f or fmt)
         if column.type == INT:
             fmt = formats[INT]
-            return lambda r, c, v, f: ws.write_number(r, c, v, f or fmt)
+            return lambda r, c, v, f: number(r, c, v, f or fmt)
         if column.type == URL:
             return self._write_link
         return self._write_text
@@ -147,7 +162,7 @@ class Sheet:
         text = str(value)
         if looks_like_formula(text):
             fmt = self.book.formats["quoted"]
-        self.ws.write_string(r, c, text, fmt)
+        self._string(r, c, text, fmt)
 
     def _write_link(self, r: int, c: int, url: str, _fmt: Any) -> None:
         if _SAFE_URL.match(url):
@@ -205,16 +220,13 @@ class Sheet:
             if not column.total:
                 self.ws.write_blank(r, c, None, formats["total_blank"])
                 continue
+            fmt = formats["total_money" if column.type == MONEY else "total_int"]
+            value = self.sums[c] / 100 if column.type == MONEY else self.sums[c]
+            if r == 1:  # no data rows: a plain zero (a SUBTOTAL would refer to itself)
+                self.ws.write_number(r, c, value, fmt)
+                continue
             letter = xl_col_to_name(c)
-            rng = f"{letter}2:{letter}{max(r, 2)}"
-            if column.type == MONEY:
-                self.ws.write_formula(
-                    r, c, f"=SUBTOTAL(109,{rng})", formats["total_money"], self.sums[c] / 100
-                )
-            else:
-                self.ws.write_formula(
-                    r, c, f"=SUBTOTAL(109,{rng})", formats["total_int"], self.sums[c]
-                )
+            self.ws.write_formula(r, c, f"=SUBTOTAL(109,{letter}2:{letter}{r})", fmt, value)
         self.row += 1
 
     def note(self, text: str) -> None:

@@ -35,8 +35,11 @@ LOAD_WINDOW = timedelta(days=60)
 @dataclass(frozen=True, slots=True)
 class Assignment:
     user_amocrm_id: int | None
-    #: How the choice was made, for the preview and the audit: e.g. ``round_robin``,
-    #: ``backup of 8011002 (away until 2026-12-10)``.
+    #: How the choice was made, for the preview and the CLI: the strategy (``seller``,
+    #: ``fixed``, ``round_robin``, ``least_loaded (2 open before)``) or the replacement
+    #: (``backup of 8011002 (away until 2026-12-10)``, ``fallback for …``, ``backup of fallback
+    #: …``, ``admin: …``, ``nobody available …``). The widget translates it by its first word:
+    #: keep these shapes stable.
     reason: str
     rule_id: int | None = None
 

@@ -61,7 +61,8 @@ class CreationIncomplete(AmoError):
 
 
 def claim(session: Session, account_id: int, *, now: datetime, stale: Collection[int] = (),
-          ids: Collection[int] | None = None, limit: int = ROUND) -> list[Renewal]:
+          ids: Collection[int] | None = None, limit: int = ROUND,
+          lock: bool = True) -> list[Renewal]:
     """Reserved rows whose client is in amoCRM, and ``creating`` rows no longer in flight."""
     reserved = and_(Renewal.status == RenewalStatus.RESERVED,
                     Policy.cancelled_on.is_(None), Policy.renewed_by_id.is_(None),
@@ -74,7 +75,7 @@ def claim(session: Session, account_id: int, *, now: datetime, stale: Collection
              .order_by(Renewal.id).limit(limit))
     if ids is not None:
         query = query.where(Renewal.id.in_(list(ids) or [0]))
-    if session.get_bind().dialect.name == "postgresql":
+    if lock and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Renewal)  # workers split the rows
     return list(session.scalars(query))
 
@@ -129,6 +130,9 @@ def _claim_round(database: Database, client: AmoClient, account_id: int, *, cloc
                  stale: Collection[int], ids: Collection[int] | None) -> list[Work]:
     """Claim one round, build its payloads, mark it ``creating`` — committed before sending."""
     with database.read_session() as session:
+        if not claim(session, account_id, now=clock.now(), stale=stale, ids=ids, limit=1,
+                     lock=False):
+            return []  # nothing to do: no amoCRM read either (the sweeper's no-op wake-ups)
         account = session.get(Account, account_id)
         config = load_config(session, account_id)
     catalog = catalog_for(client)

@@ -25,6 +25,7 @@ from amo_bridge.amocrm.client import AmoClient
 from amo_bridge.amocrm.payloads import note_payload
 from amo_bridge.clock import Clock, local_today
 from amo_bridge.db import Database
+from amo_bridge.i18n import DEFAULT_LANG, t
 from amo_bridge.models import Account, Contact, Deal, Policy, Renewal, RenewalStatus, User
 from amo_bridge.renewals import texts
 from amo_bridge.renewals.config import load_config
@@ -134,7 +135,7 @@ def _new_name(session, account, renewal, policy, schedule, users, products, toda
 
 
 def apply_remote(database: Database, client: AmoClient, account: Account,
-                 actions: list[Action], *, clock: Clock) -> int:
+                 actions: list[Action], *, clock: Clock, lang: str = DEFAULT_LANG) -> int:
     """Close or move the tasks, note the deals, record the outcome. Returns actions settled."""
     if not actions:
         return 0
@@ -143,18 +144,17 @@ def apply_remote(database: Database, client: AmoClient, account: Account,
     for action in actions:
         task = tasks.get(action.task_id) if action.task_id else None
         if action.kind == "cancel":
-            text = (f"Полис расторгнут {texts.day(action.cancelled_on)}: "
-                    "задача по пролонгации закрыта.")
+            text = t("renewals.note.cancelled", lang, on=texts.day(action.cancelled_on))
             if task is not None and not task.is_completed:
                 task_updates.append({"id": task.id, "is_completed": True,
                                      "result": {"text": text}})
         else:
-            text = (f"Дата окончания полиса изменилась: {texts.day(action.old_end)} → "
-                    f"{texts.day(action.new_end)}.")
+            text = t("renewals.note.moved", lang, before=texts.day(action.old_end),
+                     after=texts.day(action.new_end))
             if task is not None and not task.is_completed and action.task_due is not None:
                 due = end_of_day(action.task_due, account.timezone)
                 task_updates.append({"id": task.id, "complete_till": int(due.timestamp())})
-                text += f" Задача перенесена на {texts.day(action.task_due)}."
+                text += t("renewals.note.task_moved", lang, due=texts.day(action.task_due))
             if action.rename_to:
                 renames.append({"id": action.lead_id, "name": action.rename_to})
         notes.append(note_payload(request_id=f"renewal-note:{action.renewal_id}",

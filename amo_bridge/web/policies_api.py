@@ -29,7 +29,7 @@ from amo_bridge.ledger.policy_lines import (
     remove_line,
     totals,
 )
-from amo_bridge.models import Account, MoneyLine, Policy
+from amo_bridge.models import Account, Deal, MoneyLine, Policy
 from amo_bridge.reports.common import user_names
 from amo_bridge.web.auth import widget_auth
 from amo_bridge.web.money_common import (
@@ -210,9 +210,7 @@ def preview(lead_id: int):
     with runtime().db.read_session() as session:
         account = _account(session)
         deal = find_deal(session, account.id, lead_id)
-        if deal is None:
-            from amo_bridge.models import Deal
-
+        if deal is None:  # not mirrored yet: preview against an unsaved stand-in
             deal = Deal(account_id=account.id, amocrm_id=lead_id, name="")
         if data.product_code not in products_for(session, account.id):
             raise ApiProblem(422, "policy_lines.product", product=data.product_code)

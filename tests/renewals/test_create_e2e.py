@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from amo_bridge.amocrm.errors import OutcomeUnknown
-from amo_bridge.models import AssigneeRule, RenewalStatus
+from amo_bridge.models import AssigneeRule, Renewal, RenewalStatus
 from tests.renewals.conftest import (
     KUZNETSOV,
     MSK,
@@ -187,3 +187,25 @@ def test_two_workers_at_once_create_each_deal_once(stack):
         worker.join(60)
     assert sum(r.leads for r in results) == 12
     assert len(renewal_leads(stack)) == 12
+
+
+def test_a_worker_killed_mid_request_is_recovered_by_the_sweeper(stack):
+    from amo_bridge.renewals.stamps import touch
+    from jobs.sweeper import sweep
+
+    _three_due(stack)
+    _reserve(stack)
+    stack.sim("POST", "/faults", {"match": "POST /api/v4/leads", "drop_count": 1,
+                                  "drop_mode": "502"})
+    with pytest.raises(OutcomeUnknown):
+        _create(stack)
+    with stack.runtime.session() as session:  # as a worker killed before recording leaves them
+        for row in session.scalars(select(Renewal)):
+            touch(row, stack.clock.now())
+    assert sweep() == {}  # still in flight: the sweeper leaves them alone
+    stack.clock.advance(minutes=6)
+    assert sweep()["renewals"] == 3
+    stack.wait(timeout=60)
+    leads = renewal_leads(stack)
+    assert len(leads) == 3 and {r.status for r in renewals(stack)} == {RenewalStatus.CREATED}
+    assert len(tasks_of(stack, [lead.id for lead in leads])) == 3

@@ -230,3 +230,22 @@ def test_requests_are_audited_refusals_included_and_files_expire(money_db, quart
         assert service.purge_exports(session, exports_dir=tmp_path, clock=clock) == 1
         assert not path.exists()
         assert session.get(ExportRecord, allowed.id).status == ExportStatus.EXPIRED
+
+
+def test_an_empty_period_still_makes_a_valid_workbook(money_db, tmp_path):
+    db, loaded = money_db
+    path = tmp_path / "empty.xlsx"
+    with db.session() as session:
+        rows_written = write_workbook(
+            session,
+            account_id=loaded.account_id,
+            kind="ledger",
+            flt=ReportFilter(period=Period.parse("2030-01")),
+            lang="ru",
+            path=path,
+            made_at=MADE,
+        )
+    assert rows_written == 0
+    sheet = openpyxl.load_workbook(path)["Реестр"]
+    assert [c.value for c in sheet[2]][:1] == ["Итого"]
+    assert sheet["H2"].value == 0  # not a formula that sums itself

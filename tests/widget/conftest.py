@@ -12,14 +12,13 @@ import itertools
 import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 import requests
-from sqlalchemy import select
 
 from amo_bridge.devstack import Stack, local_stack
 from amo_bridge.settings import load_settings
@@ -99,11 +98,6 @@ class Api:
 @pytest.fixture(scope="session")
 def api(stack: Stack) -> Api:
     return Api(stack)
-
-
-def today(stack: Stack) -> date:
-    return datetime.now(UTC).astimezone().date() if stack is None else \
-        stack.runtime.clock.now().date()
 
 
 def new_client(stack: Stack, *, phone: str | None = None, responsible: int = MANAGER,
@@ -215,9 +209,6 @@ def screenshot(page, name: str, *, selector: str | None = None) -> Path:
 def days_from_today(stack: Stack, days: int) -> date:
     return stack.runtime.clock.now().date() + timedelta(days=days)
 
-
-__all__ = ["ADMIN", "MANAGER", "MANAGER_2", "MANAGER_3", "Api", "open_harness", "open_tab",
-           "rows", "screenshot", "select", "token", "wait_for"]
 
 
 # --- answers checked against the OpenAPI description ------------------------------------------

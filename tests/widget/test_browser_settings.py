@@ -114,6 +114,7 @@ def test_sms_templates_with_preview_and_segments(page, stack, api):
     section.locator("tr[data-template='task_completed'] [data-action='edit-template']").click()
     saved = section.locator("form[data-template='task_completed'] textarea[name='body']")
     assert saved.input_value() == "{{ client_io }}, спасибо! Ждём вас снова: {{ manager_phone }}"
+    section.locator("form[data-template] .ab-preview .ab-sms__text").wait_for()
     screenshot(page, "settings-templates.png", selector="#ab-root-page")
     api("DELETE", "/sms/templates/task_completed").raise_for_status()
 

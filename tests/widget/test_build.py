@@ -155,3 +155,22 @@ def test_build_files_match_the_sources():
     assert files["style.css"] == (WIDGET_DIR / "style.css").read_bytes()
     assert files["templates/card_root.twig"] == (WIDGET_DIR / "templates" /
                                                  "card_root.twig").read_bytes()
+
+
+def test_cli_mints_a_development_token_that_the_api_accepts(stack):
+    from tests.widget.conftest import ADMIN, CLIENT_SECRET, REDIRECT_URI
+
+    env = {"INSTANCE_PATH": str(stack.settings.instance_path), "AMOCRM_CLIENT_SECRET":
+           CLIENT_SECRET, "AMOCRM_REDIRECT_URI": REDIRECT_URI, "DATABASE_URL": "",
+           "AMO_BRIDGE_ENV": "development"}
+    result = CliRunner().invoke(main, ["widget", "token", "--user", str(ADMIN)], env=env)
+    assert result.exit_code == 0, result.output
+    import requests
+
+    answer = requests.get(f"{stack.bridge.url}/widget/api/context", timeout=10,
+                          headers={"X-Auth-Token": result.output.strip()})
+    assert answer.status_code == 200 and answer.json()["user"]["id"] == ADMIN
+    refused = CliRunner().invoke(main, ["widget", "token", "--user", "1"],
+                                 env={**env, "AMO_BRIDGE_ENV": "production",
+                                      "SECRET_KEY": "x" * 40})
+    assert refused.exit_code == 2 and "outside production" in refused.output
