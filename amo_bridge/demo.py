@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
+import tomllib
 import threading
 import time
 from collections.abc import Callable
@@ -73,8 +75,8 @@ def step_prepare_database(ctx: DemoContext) -> None:
 def step_start_stack(ctx: DemoContext) -> None:
     from amo_bridge.devstack import local_stack
 
-    stack = ctx.resources.enter_context(
-        local_stack(ctx.settings, clock=ctx.clock, manual_webhooks=False))
+    stack = ctx.resources.enter_context(local_stack(
+        ctx.settings, clock=ctx.clock, manual_webhooks=False, port=ctx.facts.get("port", 0)))
     ctx.stack, ctx.app, ctx.bridge = stack, stack.app, stack.bridge
     health = ctx.http.get(f"{stack.bridge.url}/healthz", timeout=5)
     ready = ctx.http.get(f"{stack.bridge.url}/readyz", timeout=5)
@@ -98,13 +100,34 @@ def _register_steps() -> None:
     from amo_bridge.demo_mirror import step_mirror
     from amo_bridge.demo_import import step_import
     from amo_bridge.demo_sms import step_sms
+    from amo_bridge.demo_widget import step_widget
 
     STEPS.append(("Deals in amoCRM become the bridge's ledger", step_mirror))
     STEPS.append(("SMS to clients: first contact, reminders before the policy ends", step_sms))
     STEPS.append(("The broker's old spreadsheet base is imported", step_import))
+    STEPS.append(("The amoCRM widget, in a browser", step_widget))
 
 
 _register_steps()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def demo_integration(port: int) -> dict[str, str]:
+    """The simulator's demo integration (its default seed), so widget tokens can be signed."""
+    from amo_bridge.simulator import DEFAULT_SEED
+
+    with open(DEFAULT_SEED, "rb") as handle:
+        integration = tomllib.load(handle)["accounts"][0]["integrations"][0]
+    return {
+        "AMOCRM_CLIENT_ID": integration["client_id"],
+        "AMOCRM_CLIENT_SECRET": integration["client_secret"],
+        "AMOCRM_REDIRECT_URI": f"http://127.0.0.1:{port}/oauth/amocrm/callback",
+    }
 
 
 def run_demo(
@@ -117,12 +140,15 @@ def run_demo(
     instance_path = Path(instance or "instance/demo").resolve()
     if instance_path.exists():
         shutil.rmtree(instance_path)  # every demo run starts from a clean slate
-    settings = load_settings(
-        {"INSTANCE_PATH": str(instance_path), "JOB_MODE": "thread", "LOG_LEVEL": "WARNING"}
-    )
+    port = port or free_port()
+    settings = load_settings({
+        "INSTANCE_PATH": str(instance_path), "JOB_MODE": "thread", "LOG_LEVEL": "WARNING",
+        "PUBLIC_URL": f"http://127.0.0.1:{port}", **demo_integration(port),
+    })
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in the story
     ctx = DemoContext(settings=settings, echo=echo)
     ctx.facts["port"] = port
+    ctx.facts["serve"] = keep_serving
     echo("amo-bridge demo — the embedded default (SQLite + in-process jobs)")
     started = time.monotonic()
     try:

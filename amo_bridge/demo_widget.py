@@ -47,4 +47,7 @@ def step_widget(ctx: Any) -> None:
     if not settings.amocrm_client_secret:
         ctx.say("Note: AMOCRM_CLIENT_SECRET is not set, so the page cannot sign tokens; set it")
         ctx.say("to the simulator's client secret (amo_bridge/simulator/default_seed.toml).")
+    if not ctx.facts.get("serve"):
+        ctx.say("These pages live as long as the demo: run `amo-bridge demo --serve` to keep")
+        ctx.say("the bridge and the simulator running and click through.")
     ctx.facts["widget_harness"] = base

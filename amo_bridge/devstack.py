@@ -93,8 +93,13 @@ def local_stack(
     simulator_limit: int = 7,
     start_periodic: bool = False,
     seed: Any = None,
+    port: int = 0,
 ) -> Iterator[Stack]:
-    """Start the simulator and the bridge, connect the simulator's demo account, subscribe."""
+    """Start the simulator and the bridge, connect the simulator's demo account, subscribe.
+
+    ``port`` fixes the bridge's port (0: any free one) — give it when ``PUBLIC_URL`` must name
+    the running bridge (download links, the OAuth redirect).
+    """
     from amo_bridge import migrate
     from amo_bridge.app import create_app
     from amo_bridge.models import Account
@@ -117,7 +122,7 @@ def local_stack(
 
             runtime.extras["scheduler"] = EmbeddedScheduler(runtime.queue)
             runtime.extras["scheduler"].start()
-    bridge = serve_in_thread(app)
+    bridge = serve_in_thread(app, port=port)
     stack: Stack | None = None
     try:
         http = requests.Session()

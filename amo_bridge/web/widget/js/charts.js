@@ -34,6 +34,10 @@ AB.chart = (function () {
     return root;
   }
 
+  function legendWidth(labels) {
+    return labels.reduce(function (sum, label) { return sum + 24 + label.length * 6.5; }, 16);
+  }
+
   function legend(parent, items, y) {
     var x = 8;
     items.forEach(function (item) {
@@ -47,7 +51,8 @@ AB.chart = (function () {
   function bars(opts) {
     var cats = opts.categories;
     var series = opts.series;
-    var width = Math.max(320, 60 + cats.length * (series.length * 22 + 28));
+    var width = Math.max(320, 60 + cats.length * (series.length * 22 + 28),
+      legendWidth(series.map(function (x) { return x.label; })));
     var height = 230;
     var top = 28;
     var bottom = 52;
@@ -116,7 +121,8 @@ AB.chart = (function () {
     var days = opts.days;
     var groups = opts.groups;
     var colW = Math.max(6, Math.min(18, Math.floor(480 / Math.max(1, days.length))));
-    var width = Math.max(320, 50 + days.length * (colW + 2));
+    var width = Math.max(320, 50 + days.length * (colW + 2),
+      legendWidth(groups.map(function (g) { return opts.names[g]; })));
     var height = 200;
     var top = 28;
     var bottom = 30;
