@@ -15,7 +15,12 @@ from typing import Any
 from sqlalchemy import select
 
 from amo_bridge.connections import client_for_account
-from amo_bridge.ledger.changes import StageMoved, TaskCompleted, reacts_to
+from amo_bridge.ledger.changes import (
+    DigitalPipelineAction,
+    StageMoved,
+    TaskCompleted,
+    reacts_to,
+)
 from amo_bridge.models import (
     Account,
     AccountStatus,
@@ -94,6 +99,12 @@ def on_stage_moved(session, change: StageMoved) -> list[JobCall]:
     runtime = get_runtime()
     return _after_queue(session, rules.first_contact(session, change, clock=runtime.clock),
                         runtime)
+
+
+@reacts_to(DigitalPipelineAction, name="sms.dp_action")
+def on_dp_action(session, change: DigitalPipelineAction) -> list[JobCall]:
+    runtime = get_runtime()
+    return _after_queue(session, rules.dp_action(session, change, clock=runtime.clock), runtime)
 
 
 @reacts_to(TaskCompleted, name="sms.task_completed")

@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from amo_bridge.clock import Clock
-from amo_bridge.ledger.changes import StageMoved, TaskCompleted
+from amo_bridge.ledger.changes import DigitalPipelineAction, StageMoved, TaskCompleted
 from amo_bridge.models import Account, Deal, Task
 from sms.config import load_config
 from sms.outbox import Draft, Queued, queue_message
@@ -72,3 +72,22 @@ def task_completed(session: Session, change: TaskCompleted, *, clock: Clock) -> 
         account_id=task.account_id, rule="task_completed", key=f"task_completed:task:{task.id}",
         template_code=template, contact_id=contact_id, deal_id=deal.id if deal else None,
         manager_amocrm_id=manager, expires_at=completed + timedelta(days=2)), clock=clock)
+
+
+#: The widget's DP action setting that names the template (manifest ``dp.settings``).
+DP_TEMPLATE_SETTING = "template"
+
+
+def dp_action(session: Session, change: DigitalPipelineAction, *, clock: Clock) -> Queued | None:
+    """«amo-bridge: отправить SMS» in a pipeline stage: the chosen template, once per deal and
+    stage (key ``dp:deal:<id>:<pipeline>:<status>``)."""
+    template = str(change.settings.get(DP_TEMPLATE_SETTING) or "").strip()
+    deal = session.get(Deal, change.deal_id)
+    if not template or deal is None or deal.is_deleted:
+        return None
+    return queue_message(session, Draft(
+        account_id=deal.account_id, rule="dp_action",
+        key=f"dp:deal:{deal.id}:{change.pipeline_id}:{change.status_id}",
+        template_code=template, contact_id=deal.contact_id, deal_id=deal.id,
+        manager_amocrm_id=deal.responsible_amocrm_id,
+        expires_at=clock.now() + FIRST_CONTACT_TTL), clock=clock)

@@ -85,6 +85,17 @@ class TaskCompleted(Change):
     task_type_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigitalPipelineAction(Change):
+    """The widget's Digital Pipeline action fired: a deal entered a stage the admin equipped
+    with «amo-bridge: отправить SMS» (settings carry the template code)."""
+
+    deal_id: int
+    pipeline_id: int | None
+    status_id: int | None
+    settings: dict[str, Any]
+
+
 #: A reaction gets the session of its own unit of work and one change; it returns the jobs to
 #: enqueue after that unit of work commits (or nothing).
 Reaction = Callable[[Session, Any], Iterable[JobCall] | None]
@@ -120,7 +131,7 @@ def unregister(name: str) -> None:
 _CHANGE_TYPES: dict[str, type[Change]] = {
     cls.__name__: cls
     for cls in (DealCreated, StageMoved, DealWon, DealLost, DealDeleted, PolicyRecorded,
-                ContactUpdated, TaskCompleted)
+                ContactUpdated, TaskCompleted, DigitalPipelineAction)
 }
 
 

@@ -20,9 +20,9 @@ from amo_bridge.amocrm.entities import Company, Event, Lead
 from amo_bridge.amocrm.entities import Contact as AmoContact
 from amo_bridge.amocrm.entities import Task as AmoTask
 from amo_bridge.amocrm.webhook_dispatch import Disposition, EventKind, classify_event
-from amo_bridge.amocrm.webhook_types import WebhookEvent
+from amo_bridge.amocrm.webhook_types import DigitalPipelineFields, WebhookEvent
 from amo_bridge.clock import Clock
-from amo_bridge.ledger.changes import Change
+from amo_bridge.ledger.changes import Change, DigitalPipelineAction
 from amo_bridge.ledger.policies import PolicySkipped, policy_from_deal
 from amo_bridge.ledger.stages import (
     RESPONSIBLE_EVENT,
@@ -58,6 +58,8 @@ class Wanted:
     tasks: set[int] = field(default_factory=set)
     stamps: list[datetime] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    #: Digital Pipeline widget actions: (lead id, pipeline id, status id, widget settings).
+    dp_actions: list[tuple[int, int | None, int | None, dict]] = field(default_factory=list)
 
     def add(self, events: Iterable[WebhookEvent]) -> None:
         for event in events:
@@ -72,6 +74,10 @@ class Wanted:
                 event.payload, "last_modified", None)
             if isinstance(stamp, datetime):
                 self.stamps.append(stamp)
+            if isinstance(event.payload, DigitalPipelineFields) and event.entity == "lead":
+                self.dp_actions.append((event.entity_id, event.payload.pipeline_id,
+                                        event.payload.status_id,
+                                        dict(event.payload.widget_settings or {})))
             if kind is EventKind.LEAD_DELETED:
                 self.deleted_leads.add(event.entity_id)
             elif event.entity == "lead":
@@ -143,6 +149,11 @@ def apply(session: Session, account: Account, wanted: Wanted, got: Fetched, *, c
         by_bridge=_bridge_created(session, account, "leads", {lead.id for lead in got.leads}))
     result.changes += changes
     result.changes += mark_leads_deleted(session, account, wanted.deleted_leads)
+    for lead_id, pipeline_id, status_id, widget_settings in wanted.dp_actions:
+        if lead_id in deals:
+            result.changes.append(DigitalPipelineAction(
+                account_id=account.id, deal_id=deals[lead_id].id, pipeline_id=pipeline_id,
+                status_id=status_id, settings=widget_settings))
     if got.events:
         result.changes += record_stage_events(session, account, got.events,
                                               _deals_for_events(session, account, deals))
