@@ -99,12 +99,14 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
 def _register_steps() -> None:
     from amo_bridge.demo_mirror import step_mirror
     from amo_bridge.demo_import import step_import
+    from amo_bridge.demo_money import step_money
     from amo_bridge.demo_sms import step_sms
     from amo_bridge.demo_widget import step_widget
 
     STEPS.append(("Deals in amoCRM become the bridge's ledger", step_mirror))
     STEPS.append(("SMS to clients: first contact, reminders before the policy ends", step_sms))
     STEPS.append(("The broker's old spreadsheet base is imported", step_import))
+    STEPS.append(("Money: plan vs fact, payroll, retention, the finance export", step_money))
     STEPS.append(("The amoCRM widget, in a browser", step_widget))
 
 

@@ -38,8 +38,31 @@ def _midnight(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=ZoneInfo("Europe/Moscow")).timestamp())
 
 
+def _admin_setup(ctx) -> None:
+    """What an admin configures on day one: salary rules and this month's plans."""
+    from decimal import Decimal
+
+    from amo_bridge.models import Plan, SalaryRule
+
+    stack = ctx.stack
+    month = ctx.clock.now().astimezone(ZoneInfo("Europe/Moscow")).date().replace(day=1)
+    with stack.runtime.session() as session:
+        session.add_all([
+            SalaryRule(account_id=stack.account_id, role="seller", basis="income_pct",
+                       pct=Decimal("30"), valid_from=date(2020, 1, 1)),
+            SalaryRule(account_id=stack.account_id, role="issuer", basis="fixed",
+                       fixed_amount=300_00, valid_from=date(2020, 1, 1)),
+            *[Plan(account_id=stack.account_id, user_amocrm_id=user, month=month,
+                   income_target=target) for user, target in ((8011002, 15_000_00),
+                                                              (8011004, 5_000_00))],
+        ])
+    ctx.say("The admin set salary rules (seller: 30 % of the broker's income; issuer: 300 ₽ a")
+    ctx.say("policy) and this month's income plans (Дмитрий 15 000 ₽, Сергей 5 000 ₽).")
+
+
 def step_mirror(ctx) -> None:
     stack = ctx.stack
+    _admin_setup(ctx)
     lead_ids = []
     for name, phone, product, insurer, premium, pct, seller, issuer, ends in CLIENTS:
         contact = stack.sim("POST", "/contacts", [{"name": name, "custom_fields_values": [

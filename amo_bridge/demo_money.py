@@ -87,7 +87,7 @@ def step_money(ctx: Any) -> None:
         f"broker income {roubles(total.income)}"
         + (f", {total.income_pct} % of the income plan." if total.income_pct else ".")
     )
-    for row in plan.rows[:5]:
+    for row in plan.rows[-6:]:
         ctx.say(
             f"  {row.month:%Y-%m} {row.manager_name or 'no seller'}: {policies(row.policies)}, "
             f"income {roubles(row.income)}, plan {roubles(row.plan_income)}"

@@ -13,13 +13,14 @@ import importlib
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from amo_bridge.amocrm.errors import AmoError, RateLimited
 from amo_bridge.amocrm.webhook import parse_webhook
 from amo_bridge.amocrm.webhook_types import WebhookParseError
 from amo_bridge.connections import client_for_account
 from amo_bridge.ledger.changes import dump_change, load_change, reactions_for
+from amo_bridge.ledger.event_reads import EventReads
 from amo_bridge.ledger.sync import (
     Wanted,
     apply,
@@ -132,6 +133,11 @@ def _mirror_rows(runtime: Runtime, ids: list[int]) -> None:
                                     .order_by(InboxEvent.id)))
         account = session.get(Account, rows[0].account_id)
         names = cached_status_names(session, account, clock=runtime.clock)
+        # The newest hook these rows stand for (absorbed redeliveries included): an earlier
+        # events read that began after it can serve this batch (ledger.event_reads).
+        stored_before = max(filter(None, [*(r.received_at for r in rows), session.scalar(
+            select(func.max(InboxEvent.received_at)).where(
+                InboxEvent.duplicate_of_id.in_(ids)))]))
     wanted = Wanted()
     rejected: dict[int, str] = {}
     parsed_ids: list[int] = []
@@ -152,7 +158,9 @@ def _mirror_rows(runtime: Runtime, ids: list[int]) -> None:
     if parsed_ids and account.status == AccountStatus.ACTIVE:
         client = client_for_account(runtime.db, account, runtime.settings, redis=runtime.redis,
                                     clock=runtime.clock)
-        fetched = fetch(client, wanted, status_names=names)
+        fetched = fetch(client, wanted, status_names=names,
+                        reads=runtime.extras.setdefault("event_reads", EventReads()),
+                        now=runtime.clock.now(), stored_before=stored_before)
 
     now = runtime.clock.now()
     with runtime.session() as session:

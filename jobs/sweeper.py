@@ -36,7 +36,7 @@ class Sweepable:
 #: The work tables, by name. Each capability that owns a work table registers it here.
 SWEEPABLES: dict[str, Sweepable] = {}
 #: Modules whose import registers their work tables (``register(...)`` at module level).
-WORK_MODULES: list[str] = ["jobs.inbox"]
+WORK_MODULES: list[str] = ["jobs.inbox", "jobs.sms", "jobs.exports"]
 
 
 def register(sweepable: Sweepable) -> Sweepable:

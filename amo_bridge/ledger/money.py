@@ -22,7 +22,7 @@ computed amount is rounded once, half away from zero (:func:`money_rules.round_k
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import date
 
@@ -73,8 +73,30 @@ def price_policy(
     if policy.id is None:
         session.flush()  # the policy needs its id before lines can point at it
     ledger = policy_ledger(session, policy.id)
+    figures = compute_figures(session, policy, previous=ledger.booking, keep_figures=keep_figures)
+    written = book_figures(policy, ledger, figures, today=lambda: _today(session, policy, clock),
+                           clock=clock)
+    if written:
+        session.add_all(written)
+        session.flush()
+    return written
+
+
+def book_figures(
+    policy: Policy,
+    ledger: Ledger,
+    figures: Figures,
+    *,
+    today: Callable[[], date],
+    clock: Clock,
+) -> list[MoneyLine]:
+    """Store ``figures`` on ``policy`` and return the lines that book what changed since
+    ``ledger`` (not yet added to a session). Shared by :func:`price_policy` and the batch
+    (:mod:`money_batch`), so both follow one set of booking rules.
+
+    ``today`` is asked only when a line is written (the account's local date).
+    """
     booking = ledger.booking
-    figures = compute_figures(session, policy, previous=booking, keep_figures=keep_figures)
     policy.commission_pct = figures.commission_pct
     policy.income = figures.income
     policy.seller_share = figures.seller_share
@@ -85,7 +107,7 @@ def price_policy(
             return []
     elif booking is None:
         return []
-    today = _today(session, policy, clock)
+    on_today = today()
     written: list[MoneyLine] = []
     seq = ledger.next_seq
     undo: list[MoneyLine] = []
@@ -94,21 +116,20 @@ def price_policy(
         if not bookable(policy) and ledger.cancellation is not None:
             undo.append(ledger.cancellation)  # an un-won deal takes its refund back too
         for line in undo:
-            on = max(today, line.booked_on)
-            written.append(_reverse(session, policy, line, seq=seq, on=on, clock=clock))
+            on = max(on_today, line.booked_on)
+            written.append(_reverse(policy, line, seq=seq, on=on, clock=clock))
             seq += 1
     if bookable(policy):
         first = not any(line.kind == LineKind.SALE for line in ledger.lines)
         written.append(
-            _write(
-                session,
+            _line(
                 policy,
                 figures,
                 seq=seq,
                 kind=LineKind.SALE if first else LineKind.CORRECTION,
                 # A first sale counts on the won date even when it is seen late; a correction
                 # counts the day it is made, so a month already paid out stays as it was.
-                on=figures.sold_on if first else max(today, figures.sold_on),
+                on=figures.sold_on if first else max(on_today, figures.sold_on),
                 policies=1,
                 clock=clock,
             )
@@ -118,8 +139,7 @@ def price_policy(
         if live_refund and (ledger.cancellation is None or ledger.cancellation in undo):
             # Cancelled before it was booked (or re-won after an un-win): the refund follows.
             on = max(policy.cancelled_on, written[-1].booked_on)
-            written.append(_refund_line(session, policy, written[-1], on=on, seq=seq, clock=clock))
-    session.flush()
+            written.append(_refund_line(policy, written[-1], on=on, seq=seq, clock=clock))
     return written
 
 
@@ -157,15 +177,13 @@ def cancel_policy(
     if booking is None or refund == 0:
         session.flush()
         return None
-    line = _refund_line(
-        session, policy, booking, on=on, seq=ledger.next_seq, clock=clock, note=note
-    )
+    line = _refund_line(policy, booking, on=on, seq=ledger.next_seq, clock=clock, note=note)
+    session.add(line)
     session.flush()
     return line
 
 
 def _refund_line(
-    session: Session,
     policy: Policy,
     booking: MoneyLine,
     *,
@@ -185,8 +203,7 @@ def _refund_line(
         seller_share=-rules.proportion_of(sold.seller_share, refund, sold.premium),
         issuer_share=-rules.proportion_of(sold.issuer_share, refund, sold.premium),
     )
-    return _write(
-        session,
+    return _line(
         policy,
         figures,
         seq=seq,
@@ -213,13 +230,9 @@ def uncancel_policy(
         return None
     today = _today(session, policy, clock)
     line = _reverse(
-        session,
-        policy,
-        cancellation,
-        seq=ledger.next_seq,
-        on=max(today, cancellation.booked_on),
-        clock=clock,
+        policy, cancellation, seq=ledger.next_seq, on=max(today, cancellation.booked_on), clock=clock
     )
+    session.add(line)
     session.flush()
     return line
 
@@ -229,11 +242,8 @@ def _today(session: Session, policy: Policy, clock: Clock) -> date:
     return local_today(clock, account.timezone if account else "Europe/Moscow")
 
 
-def _reverse(
-    session: Session, policy: Policy, line: MoneyLine, *, seq: int, on: date, clock: Clock
-) -> MoneyLine:
-    return _write(
-        session,
+def _reverse(policy: Policy, line: MoneyLine, *, seq: int, on: date, clock: Clock) -> MoneyLine:
+    return _line(
         policy,
         Figures.of_line(line).negated(),
         seq=seq,
@@ -246,8 +256,7 @@ def _reverse(
     )
 
 
-def _write(
-    session: Session,
+def _line(
     policy: Policy,
     figures: Figures,
     *,
@@ -260,7 +269,7 @@ def _write(
     reverses_id: int | None = None,
     note: str | None = None,
 ) -> MoneyLine:
-    line = MoneyLine(
+    return MoneyLine(
         account_id=policy.account_id,
         policy_id=policy.id,
         seq=seq,
@@ -274,9 +283,6 @@ def _write(
         recorded_at=clock.now(),
         **{f.name: getattr(figures, f.name) for f in fields(Figures)},
     )
-    session.add(line)
-    session.flush()  # reversals point at this id
-    return line
 
 
 def lines_total(lines: Sequence[MoneyLine]) -> dict[str, int]:

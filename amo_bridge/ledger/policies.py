@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from amo_bridge.amocrm import fields as amo_fields
 from amo_bridge.amocrm.entities import CustomFieldValue
+from amo_bridge.clock import Clock, system_clock
 from amo_bridge.ledger.changes import Change, PolicyRecorded
+from amo_bridge.ledger.money import price_policy
 from amo_bridge.models import Account, Deal, Policy, PolicyKind, PolicySource
 from amo_bridge.products import ProductDictionary, UnknownProduct
 
@@ -88,11 +90,16 @@ def policy_from_deal(
     deal: Deal,
     *,
     mapping: Mapping[str, Sequence[str]],
-    products: ProductDictionary,
+    products: ProductDictionary | None,
+    clock: Clock = system_clock,
 ) -> Change | PolicySkipped | None:
-    """Create or update the mapped policy line of a won deal; None when nothing changed."""
+    """Create or update the mapped policy line of a won deal; None when nothing changed.
+
+    A deal that is no longer won (moved back, deleted) un-books its mapped line: the money
+    engine writes the reversal; the line itself stays (history is never rewritten).
+    """
     if deal.won_at is None or deal.is_deleted:
-        return None
+        return _unbook(session, account, deal, clock=clock)
     has_widget_lines = session.scalar(
         select(Policy.id).where(Policy.deal_id == deal.id, Policy.source == PolicySource.WIDGET)
         .limit(1)
@@ -132,24 +139,31 @@ def policy_from_deal(
         policy = Policy(account_id=account.id, external_key=deal_key(deal), kind=PolicyKind.OURS,
                         source=PolicySource.DEAL, deal_id=deal.id)
         session.add(policy)
-    changed = tuple(f for f in TRACKED if getattr(policy, f, None) != wanted[f])
+    if wanted["commission_pct"] is None and policy.commission_pct is not None:
+        # Blank in amoCRM: the money engine filled it from the rate table; not a change.
+        del wanted["commission_pct"]
+    changed = tuple(f for f in TRACKED if f in wanted and getattr(policy, f, None) != wanted[f])
     if not created and not changed:
         return None
     for field, value in wanted.items():
         setattr(policy, field, value)
-    price_policy(session, policy)
+    price_policy(session, policy, clock=clock)
     session.flush()
     return PolicyRecorded(account_id=account.id, policy_id=policy.id, created=created,
                           changed_fields=changed)
 
 
-def price_policy(session: Session, policy: Policy) -> None:
-    """Income and salary shares on the line (money rules: ``amo_bridge.ledger.money``)."""
-    try:
-        from amo_bridge.ledger import money
-    except ImportError:  # pragma: no cover - the money engine ships with the reports issue
-        return
-    money.price_policy(session, policy)
+def _unbook(session: Session, account: Account, deal: Deal, *, clock: Clock) -> Change | None:
+    policy = session.scalar(
+        select(Policy).where(Policy.account_id == account.id, Policy.external_key == deal_key(deal))
+    )
+    if policy is None or policy.sold_on is None:
+        return None
+    policy.sold_on = None
+    price_policy(session, policy, clock=clock)
+    session.flush()
+    return PolicyRecorded(account_id=account.id, policy_id=policy.id, created=False,
+                          changed_fields=("sold_on",))
 
 
 def _zone(name: str):

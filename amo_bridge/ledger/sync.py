@@ -23,6 +23,7 @@ from amo_bridge.amocrm.webhook_dispatch import Disposition, EventKind, classify_
 from amo_bridge.amocrm.webhook_types import DigitalPipelineFields, WebhookEvent
 from amo_bridge.clock import Clock
 from amo_bridge.ledger.changes import Change, DigitalPipelineAction
+from amo_bridge.ledger.event_reads import EventReads
 from amo_bridge.ledger.policies import PolicySkipped, policy_from_deal
 from amo_bridge.ledger.stages import (
     RESPONSIBLE_EVENT,
@@ -110,12 +111,15 @@ class Fetched:
     status_names: dict[int, str] | None = None
 
 
-def fetch(client: AmoClient, wanted: Wanted, *, status_names: dict[int, str] | None = None
-          ) -> Fetched:
+def fetch(client: AmoClient, wanted: Wanted, *, status_names: dict[int, str] | None = None,
+          reads: EventReads | None = None, now: datetime | None = None,
+          stored_before: datetime | None = None) -> Fetched:
     """The API half of the mirror: batched re-reads, no database access at all.
 
     Remote calls never run inside a database transaction (a slow amoCRM must not hold locks,
-    and SQLite would deadlock on the bridge's own bookkeeping writes).
+    and SQLite would deadlock on the bridge's own bookkeeping writes). With ``reads`` (and
+    ``now``, and when the batch's newest hook was stored), the events window is taken from
+    earlier reads where they can serve it (see :mod:`amo_bridge.ledger.event_reads`).
     """
     got = Fetched(status_names=status_names)
     got.leads = list(client.leads(ids=wanted.leads)) if wanted.leads else []
@@ -125,9 +129,14 @@ def fetch(client: AmoClient, wanted: Wanted, *, status_names: dict[int, str] | N
     got.contacts = list(client.contacts(ids=contact_ids)) if contact_ids else []
     stamps = wanted.stamps + [s for lead in got.leads if (s := from_unix(lead.updated_at))]
     if got.leads and stamps:
-        got.events = list(client.events(types=[STATUS_EVENT, RESPONSIBLE_EVENT], entity="lead",
-                                        created_from=min(stamps) - EVENT_MARGIN,
-                                        created_to=max(stamps) + EVENT_MARGIN))
+        def read(start: int, end: int):
+            return client.events(types=[STATUS_EVENT, RESPONSIBLE_EVENT], entity="lead",
+                                 created_from=start, created_to=end)
+
+        start = int((min(stamps) - EVENT_MARGIN).timestamp())
+        end = int((max(stamps) + EVENT_MARGIN).timestamp())
+        got.events = list(read(start, end)) if reads is None or now is None else reads.window(
+            client.base_url, start, end, now=now, stored_before=stored_before, read=read)
     if got.status_names is None and any(lead.status_id == WON for lead in got.leads):
         got.status_names = {s.id: s.name for p in client.pipelines() for s in p.statuses}
     got.tasks = list(client.tasks(ids=wanted.tasks)) if wanted.tasks else []
@@ -159,7 +168,8 @@ def apply(session: Session, account: Account, wanted: Wanted, got: Fetched, *, c
                                               _deals_for_events(session, account, deals))
     if got.status_names is not None:
         _cache_status_names(session, account, got.status_names, clock=clock)
-    _after_stages(session, account, deals.values(), result, names=got.status_names or {})
+    _after_stages(session, account, deals.values(), result, names=got.status_names or {},
+                  clock=clock)
     if got.tasks:
         result.changes += upsert_tasks(
             session, account, got.tasks,
@@ -196,8 +206,15 @@ class _KnownDeals(dict):
 
 
 def _after_stages(session: Session, account: Account, deals: Iterable[Deal],
-                  result: MirrorResult, *, names: dict[int, str]) -> None:
+                  result: MirrorResult, *, names: dict[int, str], clock: Clock) -> None:
+    deals = list(deals)
     won = [d for d in deals if d.status_id == WON and not d.is_deleted]
+    for deal in deals:
+        if deal not in won:
+            outcome = policy_from_deal(session, account, deal, mapping={}, products=None,
+                                       clock=clock)
+            if outcome is not None:
+                result.changes.append(outcome)
     if not won:
         return
     rules = dict(get_section(session, account.id, "field_mapping"))
@@ -207,7 +224,7 @@ def _after_stages(session: Session, account: Account, deals: Iterable[Deal],
     for deal in won:
         assign_participants(session, account, deal, rules)
         outcome = policy_from_deal(session, account, deal, mapping=rules.get("policy", {}),
-                                   products=products)
+                                   products=products, clock=clock)
         if isinstance(outcome, PolicySkipped):
             result.skipped.append(outcome)
         elif outcome is not None:

@@ -134,3 +134,37 @@ def test_a_garbage_body_is_rejected_visibly(stack):
     with stack.runtime.session() as session:
         [row] = session.query(InboxEvent).all()
     assert row.status == "rejected" and row.reason
+
+
+def test_a_deal_moved_back_from_won_unbooks_its_policy(stack):
+    from sqlalchemy import func
+
+    from amo_bridge.models.money import MoneyLine
+
+    lead_id = _create_lead(stack, custom_fields_values=[
+        {"field_id": 1101001, "values": [{"enum_id": 1102001}]},  # ОСАГО
+        {"field_id": 1101002, "values": [{"enum_id": 1102101}]},
+        {"field_id": 1101005, "values": [{"value": _ts(date(2027, 3, 15))}]},
+        {"field_id": 1101006, "values": [{"value": "10000"}]},
+        {"field_id": 1101007, "values": [{"value": "10"}]},
+    ])
+    stack.deliver()
+    stack.sim("PATCH", f"/leads/{lead_id}", {"status_id": WON})
+    stack.deliver()
+
+    def booked():
+        with stack.runtime.session() as session:
+            return session.execute(select(func.sum(MoneyLine.income),
+                                          func.sum(MoneyLine.policies))).one()
+
+    assert tuple(booked()) == (100_000, 1)  # 10 % of 10 000,00 ₽, one policy sold
+    stack.sim("PATCH", f"/leads/{lead_id}", {"status_id": ISSUING})
+    stack.deliver()
+    assert tuple(booked()) == (0, 0)  # reversed by a new line, not erased
+    with stack.runtime.session() as session:
+        [policy] = session.scalars(select(Policy)).all()
+        assert policy.sold_on is None
+        assert session.query(MoneyLine).count() == 2
+    stack.deliver()  # re-delivery/re-read: nothing more is booked
+    with stack.runtime.session() as session:
+        assert session.query(MoneyLine).count() == 2
