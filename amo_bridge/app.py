@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from amo_bridge.clock import Clock, system_clock
 from amo_bridge.logs import configure_logging, request_id_var
 from amo_bridge.settings import Settings, load_settings
-from amo_bridge.web import health, reports_api, sms_api
+from amo_bridge.web import health, reports_api, sms_api, sms_settings_api
 from amo_bridge.web.problems import register_error_handlers
 from jobs.runtime import Runtime, build_runtime, set_runtime
 from webhooks import amocrm as amocrm_webhooks
@@ -59,6 +59,7 @@ def create_app(
     app.register_blueprint(oauth_doors.bp)
     app.register_blueprint(reports_api.bp)  # reports, money settings, exports
     app.register_blueprint(sms_api.bp)  # SMS templates, history, sending, verification
+    app.register_blueprint(sms_settings_api.bp)  # reminder schedule, gateways
     app.register_blueprint(sms_webhooks.bp)  # SMS delivery callbacks
     from amo_bridge.web import imports_api  # issue 6: upload, progress, result of imports
 

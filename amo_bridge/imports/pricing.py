@@ -1,11 +1,14 @@
 """The money of imported policies — the importer's one call site of the money engine.
 
-For each "ours" line written by a batch, :func:`amo_bridge.ledger.money.price_policy` fills the
-commission from the rate table when the file gave none, computes income and salary shares
-(keeping the figures the file states — an income agreed years ago stays as it was) and books
-the sale in the month of ``sold_on``. Calling it again with nothing changed books nothing, so
+The "ours" lines written by a batch are priced together by
+:func:`amo_bridge.ledger.money_batch.price_policies` — the money of
+:func:`~amo_bridge.ledger.money.price_policy` policy by policy, in a few queries per batch: it
+fills the commission from the rate table when the file gave none, computes income and salary
+shares (keeping the figures the file states — an income agreed years ago stays as it was) and
+books the sale in the month of ``sold_on``. Pricing again with nothing changed books nothing, so
 re-importing a file is a no-op here too. A cancellation in the file goes through
-``cancel_policy`` (a refund line), never by setting the columns directly.
+``cancel_policy`` (a refund line) after its policy is priced, never by setting the columns
+directly.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from amo_bridge.clock import Clock
 from amo_bridge.imports.writer import ToPrice
-from amo_bridge.ledger.money import cancel_policy, price_policy, uncancel_policy
+from amo_bridge.ledger.money import cancel_policy, uncancel_policy
+from amo_bridge.ledger.money_batch import price_policies
 from amo_bridge.models import Policy
 
 CHUNK = 500
@@ -26,20 +30,21 @@ CHUNK = 500
 def price_imported(session: Session, items: Sequence[ToPrice], *, clock: Clock) -> int:
     """Price the batch's policies; returns how many money lines were written."""
     by_id = {item.policy_id: item for item in items if item.price or item.cancellation}
-    written = 0
-    ids = list(by_id)
+    ids = sorted(by_id)
+    policies: list[Policy] = []
     for start in range(0, len(ids), CHUNK):
-        policies = session.scalars(
+        policies += session.scalars(
             select(Policy).where(Policy.id.in_(ids[start:start + CHUNK])).order_by(Policy.id))
-        for policy in policies:
-            item = by_id[policy.id]
-            if item.price:
-                written += len(price_policy(session, policy, clock=clock,
-                                            keep_figures=item.keep))
-            if item.cancellation is not None:
-                on, refund = item.cancellation
-                if policy.cancelled_on is not None:
-                    written += uncancel_policy(session, policy, clock=clock) is not None
-                written += cancel_policy(session, policy, on=on, refund=refund,
-                                         clock=clock) is not None
+    # Each policy's cancellation follows its own pricing, as before; lines of different
+    # policies never depend on each other, so pricing them all first books the same lines.
+    written = len(price_policies(session, [p for p in policies if by_id[p.id].price],
+                                 clock=clock, keep_figures=lambda p: by_id[p.id].keep))
+    for policy in policies:
+        item = by_id[policy.id]
+        if item.cancellation is not None:
+            on, refund = item.cancellation
+            if policy.cancelled_on is not None:
+                written += uncancel_policy(session, policy, clock=clock) is not None
+            written += cancel_policy(session, policy, on=on, refund=refund,
+                                     clock=clock) is not None
     return written

@@ -229,9 +229,8 @@ def uncancel_policy(
         session.flush()
         return None
     today = _today(session, policy, clock)
-    line = _reverse(
-        policy, cancellation, seq=ledger.next_seq, on=max(today, cancellation.booked_on), clock=clock
-    )
+    on = max(today, cancellation.booked_on)
+    line = _reverse(policy, cancellation, seq=ledger.next_seq, on=on, clock=clock)
     session.add(line)
     session.flush()
     return line

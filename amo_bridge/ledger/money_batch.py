@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from amo_bridge.clock import Clock, local_today, system_clock
@@ -148,11 +148,11 @@ def price_policies(
     ledgers = _ledgers(session, [policy.id for policy in batch])
     book = RuleBook(session, {policy.account_id for policy in batch})
     # All figures first: a bad policy raises before anything is changed.
-    priced = [
-        (policy, ledger, _figures(book, policy, ledger.booking, frozenset(keep_of(policy))))
-        for policy in batch
-        for ledger in (ledgers.get(policy.id, _EMPTY),)
-    ]
+    priced = []
+    for policy in batch:
+        ledger = ledgers.get(policy.id, _EMPTY)
+        keep = frozenset(keep_of(policy))
+        priced.append((policy, ledger, _figures(book, policy, ledger.booking, keep)))
     days: dict[int, date] = {}
 
     def today_of(account_id: int) -> Callable[[], date]:
@@ -169,12 +169,30 @@ def price_policies(
         written += book_figures(policy, ledger, figures, today=today_of(policy.account_id),
                                 clock=clock)
     if written:
+        # With their ids given, the lines go in as one executemany; left to the database, the
+        # ORM would insert them one statement each (it must read every id back in order).
+        for line, line_id in zip(written, _reserve_ids(session, len(written)), strict=True):
+            line.id = line_id
         session.add_all(written)
         session.flush()
     return written
 
 
 _EMPTY = Ledger(())
+
+
+def _reserve_ids(session: Session, count: int) -> list[int]:
+    """``count`` unused ``money_line`` ids for this transaction (the technique of
+    :mod:`amo_bridge.imports.bulk`, which the ledger cannot import: that package imports us)."""
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = session.scalar(text("SELECT pg_get_serial_sequence('money_line', 'id')"))
+        return list(session.scalars(text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
+                                    {"seq": sequence, "n": count}))
+    # SQLite: every writing transaction of the bridge begins IMMEDIATE (amo_bridge.db), so this
+    # one holds the write lock and nobody inserts above the current maximum before we do. The
+    # query autoflushes first, so lines pending in this session are counted too.
+    top = session.scalar(select(func.max(MoneyLine.id))) or 0
+    return list(range(top + 1, top + 1 + count))
 
 
 def _same(keep: frozenset[str]) -> Callable[[Policy], frozenset[str]]:

@@ -165,7 +165,8 @@ def apply(session: Session, account: Account, wanted: Wanted, got: Fetched, *, c
                 status_id=status_id, settings=widget_settings))
     if got.events:
         result.changes += record_stage_events(session, account, got.events,
-                                              _deals_for_events(session, account, deals))
+                                              _deals_for_events(session, account, deals,
+                                                                got.events))
     if got.status_names is not None:
         _cache_status_names(session, account, got.status_names, clock=clock)
     _after_stages(session, account, deals.values(), result, names=got.status_names or {},
@@ -178,31 +179,19 @@ def apply(session: Session, account: Account, wanted: Wanted, got: Fetched, *, c
     return result
 
 
-def _deals_for_events(session: Session, account: Account, deals: dict[int, Deal]):
-    """Events in the window may concern other known deals too: their history is welcome."""
-    return _KnownDeals(session, account, dict(deals))
+def _deals_for_events(session: Session, account: Account, deals: dict[int, Deal],
+                      events: list[Event]) -> dict[int, Deal]:
+    """Events in the window may concern other known deals too: their history is welcome.
 
-
-class _KnownDeals(dict):
-    """A lazy ``{lead id: Deal}``: looks up deals the batch did not touch, once each."""
-
-    def __init__(self, session: Session, account: Account, known: dict[int, Deal]) -> None:
-        super().__init__(known)
-        self._session, self._account = session, account
-        self._missing: set[int] = set()
-
-    def __contains__(self, key: object) -> bool:
-        if dict.__contains__(self, key):
-            return True
-        if not isinstance(key, int) or key in self._missing:
-            return False
-        deal = self._session.scalar(select(Deal).where(
-            Deal.account_id == self._account.id, Deal.amocrm_id == key))
-        if deal is None:
-            self._missing.add(key)
-            return False
-        self[key] = deal
-        return True
+    Looked up in one query per 500 leads: in a burst the window holds thousands of other leads'
+    events, and a query per lead cost more than the whole batch.
+    """
+    known = dict(deals)
+    others = sorted({e.entity_id for e in events if e.entity_id is not None} - known.keys())
+    for start in range(0, len(others), 500):
+        known.update((deal.amocrm_id, deal) for deal in session.scalars(select(Deal).where(
+            Deal.account_id == account.id, Deal.amocrm_id.in_(others[start:start + 500]))))
+    return known
 
 
 def _after_stages(session: Session, account: Account, deals: Iterable[Deal],

@@ -15,6 +15,7 @@ from amo_bridge.web import imports_api
 from amo_bridge.web import money_schemas as ms
 from amo_bridge.web import renewals_schemas as rs
 from amo_bridge.web import sms_schemas as ss
+from amo_bridge.web import sms_settings_api as sss
 from amo_bridge.web import widget_responses as out
 from amo_bridge.web import widget_schemas as ws
 
@@ -150,6 +151,12 @@ ROUTES: tuple[Op, ...] = (
        "consent and/or SMS opt-out", "contact panel", body=ss.ConsentInput),
     Op("PUT", f"{P}/sms/profile", "The name and phone a client sees in SMS", "sms",
        body=ss.ProfileInput),
+    Op("GET", f"{P}/sms/settings", "The reminder schedule and the editable SMS rules", "sms",
+       roles=(ADMIN,)),
+    Op("PUT", f"{P}/sms/settings", "Change the reminder schedule or SMS rules", "sms",
+       roles=(ADMIN,), body=sss.SmsSettingsSchema),
+    Op("GET", f"{P}/sms/gateway", "The configured SMS gateways and their channel state", "sms",
+       roles=(ADMIN,)),
     Op("GET", f"{P}/sms/attention", "Messages that need an admin; gateway channels", "sms",
        roles=(ADMIN,)),
     Op("POST", f"{P}/sms/channels/<gateway>/resume", "Resume a paused gateway", "sms",

@@ -80,8 +80,6 @@ def test_assignee_rule_changes_the_preview(page, stack, api):
     section.locator(f"tr[data-policy='{policy_id}'][data-assignee='{MANAGER}']").wait_for()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 serves no reminder schedule: GET/PUT "
-                   "/widget/api/sms/settings (sections reminders, sms_rules) is missing")
 def test_reminder_schedule(page, stack):
     section = _settings_page(page, stack, "reminders")
     form = section.locator("form[data-form='reminders']")
@@ -211,8 +209,6 @@ def test_salary_rules(page, stack):
     screenshot(page, "settings-salary.png", selector="#ab-root-page")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 serves no gateway settings or balance: "
-                   "GET /widget/api/sms/gateway is missing")
 def test_sms_gateway(page, stack):
     section = _settings_page(page, stack, "gateway")
     gateway = section.locator(".ab-gateway")
