@@ -50,7 +50,9 @@ def _day(rnd: random.Random, first: date = date(2024, 1, 1), days: int = 1100) -
 
 
 def _pct(rnd: random.Random) -> Decimal:
-    return Decimal(rnd.randrange(0, 300_000)) / Decimal(10) ** rnd.randrange(0, 5)
+    """0 to 30 %, with 0 to 4 decimals (what Percent stores)."""
+    digits = rnd.randrange(0, 5)
+    return Decimal(rnd.randrange(0, 30 * 10**digits)).scaleb(-digits)
 
 
 def _account(session, rnd: random.Random, n: int, timezone: str) -> int:
@@ -78,7 +80,7 @@ def _account(session, rnd: random.Random, n: int, timezone: str) -> int:
         basis = rnd.choice(("income_pct", "premium_pct", "fixed"))
         session.add(SalaryRule(
             account_id=account.id, role=role, product_code=product, user_key=user, basis=basis,
-            pct=_pct(rnd) / 10 if basis != "fixed" else None,
+            pct=_pct(rnd) if basis != "fixed" else None,
             fixed_amount=rnd.randrange(0, 500_000) if basis == "fixed" else None,
             valid_from=valid_from))
     session.flush()
@@ -92,7 +94,7 @@ def _policy(rnd: random.Random, account_id: int, key: str) -> Policy:
         kind="ours" if rnd.random() < 0.85 else "foreign",
         product_code=rnd.choice(PRODUCTS), insurer=rnd.choice(POLICY_INSURERS),
         premium=rnd.choice((0, rnd.randrange(1, 50_000_000), 1_234_567, 99)),
-        commission_pct=_pct(rnd) / 10 if rnd.random() < 0.5 else None,
+        commission_pct=_pct(rnd) if rnd.random() < 0.5 else None,
         # Kept figures as a historical ledger states them.
         income=rnd.randrange(0, 900_000), seller_share=rnd.randrange(0, 90_000),
         issuer_share=rnd.randrange(0, 90_000),
@@ -127,7 +129,7 @@ def _change(rnd: random.Random, policy: Policy) -> None:
     elif what == 7:
         policy.insurer, policy.product_code = rnd.choice(POLICY_INSURERS), rnd.choice(PRODUCTS)
     else:
-        policy.commission_pct = _pct(rnd) / 10
+        policy.commission_pct = _pct(rnd)
 
 
 def _seed(db: Database, seed: int, count: int) -> dict[str, frozenset[str]]:

@@ -6,8 +6,8 @@ from tests.widget.conftest import MANAGER
 
 
 def test_reminder_schedule_round_trip(api):
-    before = api("GET", "/sms/settings").json()
-    assert before["reminders"]["days_before"]["kasko"] == [45, 5]  # the seed's schedule
+    before = api("GET", "/sms/settings").json()  # the stack is shared: start from whatever
+    assert set(before["reminders"]["days_before"]) >= {"kasko", "osago"}
     answer = api("PUT", "/sms/settings", json={"reminders": {
         "days_before": {"kasko": [5, 45, 14, 14], "osago": [30], "ifl": []},
         "foreign_policies": True}})
