@@ -11,9 +11,9 @@ scans (every term that fell due before the last 12 days, plus 30 % of the old on
 due today is ≈ 3 000 policies at 1 000 000.
 
 Then it runs the scan's own statement (``amo_bridge.renewals.due.due_query``) — median of 5 —
-and prints EXPLAIN ANALYZE; then the same statement with index scans switched off
-(``enable_indexscan``, ``enable_bitmapscan``, ``enable_indexonlyscan`` = off) in the same run,
-as the reference. Target: ≤ 1 s with the index.
+and prints EXPLAIN ANALYZE; then, as the reference in the same run, the same statement on a
+``policy`` table without its end-date indexes (dropped in a transaction that is rolled back).
+Target: ≤ 1 s with the index.
 """
 
 from __future__ import annotations
@@ -44,8 +44,11 @@ from amo_bridge.renewals.due import due_query  # noqa: E402
 TODAY = date(2026, 12, 1)
 PRODUCTS = [("osago", 40), ("kasko", 25), ("ifl", 15), ("mortgage", 10), ("travel", 5),
             ("dms", 5)]
-OFF = ("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off; "
-       "SET LOCAL enable_indexonlyscan = off")
+#: The reference: the same statement without the scan's indexes on ``policy`` (dropped inside
+#: the measuring transaction, which is rolled back). Switching index scans off altogether
+#: (``enable_indexscan``) would also turn each renewal probe into a scan of the renewal table
+#: per candidate — a pathology, not a reference.
+OFF = "DROP INDEX ix_policy_renewable; DROP INDEX ix_policy_due"
 
 
 def server_url(arg: str | None) -> str:
@@ -118,17 +121,19 @@ def measure(url: str, sql: str, *, indexed: bool, repeat: int = 5) -> tuple[floa
     try:
         with engine.connect() as connection:
             for _ in range(repeat):
-                with connection.begin():
-                    if not indexed:
-                        connection.exec_driver_sql(OFF)
-                    started = time.perf_counter()
-                    count = len(connection.exec_driver_sql(sql).all())
-                    timings.append(time.perf_counter() - started)
-            with connection.begin():
+                transaction = connection.begin()
                 if not indexed:
                     connection.exec_driver_sql(OFF)
-                plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").scalars()
-                plan_text = "\n".join(plan)
+                started = time.perf_counter()
+                count = len(connection.exec_driver_sql(sql).all())
+                timings.append(time.perf_counter() - started)
+                transaction.rollback()
+            transaction = connection.begin()
+            if not indexed:
+                connection.exec_driver_sql(OFF)
+            plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").scalars()
+            plan_text = "\n".join(plan)
+            transaction.rollback()
     finally:
         engine.dispose()
     return statistics.median(timings), count, plan_text
@@ -166,14 +171,14 @@ def main(argv: list[str]) -> int:
         slow, due_ref, slow_plan = measure(url, sql, indexed=False, repeat=3)
         if due != due_ref:
             raise SystemExit(f"the two plans disagree: {due} vs {due_ref} rows")
-        for title, plan in (("with the index", fast_plan), ("without indexes", slow_plan)):
+        for title, plan in (("with the index", fast_plan), ("without it", slow_plan)):
             lines = plan.splitlines()
             print(f"\nEXPLAIN ANALYZE {title}:")
             print("\n".join(lines if args.plans else [ln for ln in lines if any(
                 key in ln for key in ("Scan", "Join", "Execution Time", "Planning Time"))]))
         print(f"\ndue today: {due:,} of {size:,} policies")
         print(f"scan with ix_policy_renewable: {fast * 1000:.1f} ms (median of 5); "
-              f"without indexes: {slow * 1000:.1f} ms (median of 3); "
+              f"without it (policy scanned): {slow * 1000:.1f} ms (median of 3); "
               f"ratio {slow / fast:.1f}x faster with the index; "
               f"target <= 1 s: {'met' if fast <= 1.0 else 'MISSED'}")
     finally:

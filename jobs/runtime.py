@@ -60,8 +60,11 @@ def build_runtime(
 def connect_redis(url: str) -> Any:
     from redis import Redis
 
-    # RQ stores binary job payloads: no decode_responses.
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+    # RQ stores binary job payloads: no decode_responses. Short timeouts: the webhook door
+    # enqueues inside amoCRM's 2-second answer window, and a Redis that hangs (rather than
+    # refusing) must cost it at most ~1 s; RQ's worker raises the timeout for its own blocking
+    # dequeue (rq.worker: connection_timeout).
+    return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1, health_check_interval=30)
 
 
 def set_runtime(runtime: Runtime | None) -> None:

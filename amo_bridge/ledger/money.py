@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -89,12 +90,15 @@ def book_figures(
     *,
     today: Callable[[], date],
     clock: Clock,
-) -> list[MoneyLine]:
+    make: Callable[..., Any] = MoneyLine,
+) -> list[Any]:
     """Store ``figures`` on ``policy`` and return the lines that book what changed since
     ``ledger`` (not yet added to a session). Shared by :func:`price_policy` and the batch
     (:mod:`money_batch`), so both follow one set of booking rules.
 
-    ``today`` is asked only when a line is written (the account's local date).
+    ``today`` is asked only when a line is written (the account's local date). ``make`` builds
+    a line from its column values: a :class:`MoneyLine` here, a plain record for the batch,
+    which inserts its lines without the ORM.
     """
     booking = ledger.booking
     policy.commission_pct = figures.commission_pct
@@ -117,7 +121,7 @@ def book_figures(
             undo.append(ledger.cancellation)  # an un-won deal takes its refund back too
         for line in undo:
             on = max(on_today, line.booked_on)
-            written.append(_reverse(policy, line, seq=seq, on=on, clock=clock))
+            written.append(_reverse(policy, line, seq=seq, on=on, clock=clock, make=make))
             seq += 1
     if bookable(policy):
         first = not any(line.kind == LineKind.SALE for line in ledger.lines)
@@ -132,6 +136,7 @@ def book_figures(
                 on=figures.sold_on if first else max(on_today, figures.sold_on),
                 policies=1,
                 clock=clock,
+                make=make,
             )
         )
         seq += 1
@@ -139,7 +144,9 @@ def book_figures(
         if live_refund and (ledger.cancellation is None or ledger.cancellation in undo):
             # Cancelled before it was booked (or re-won after an un-win): the refund follows.
             on = max(policy.cancelled_on, written[-1].booked_on)
-            written.append(_refund_line(policy, written[-1], on=on, seq=seq, clock=clock))
+            written.append(
+                _refund_line(policy, written[-1], on=on, seq=seq, clock=clock, make=make)
+            )
     return written
 
 
@@ -185,13 +192,14 @@ def cancel_policy(
 
 def _refund_line(
     policy: Policy,
-    booking: MoneyLine,
+    booking: Any,
     *,
     on: date,
     seq: int,
     clock: Clock,
     note: str | None = None,
-) -> MoneyLine:
+    make: Callable[..., Any] = MoneyLine,
+) -> Any:
     """The negative line of ``policy.refund``: income = −refund × commission %, shares clawed
     back in the proportion refund / premium of the booking it cancels."""
     refund = policy.refund or 0
@@ -212,6 +220,7 @@ def _refund_line(
         cancellations=1,
         clock=clock,
         note=note,
+        make=make,
     )
 
 
@@ -241,7 +250,15 @@ def _today(session: Session, policy: Policy, clock: Clock) -> date:
     return local_today(clock, account.timezone if account else "Europe/Moscow")
 
 
-def _reverse(policy: Policy, line: MoneyLine, *, seq: int, on: date, clock: Clock) -> MoneyLine:
+def _reverse(
+    policy: Policy,
+    line: MoneyLine,
+    *,
+    seq: int,
+    on: date,
+    clock: Clock,
+    make: Callable[..., Any] = MoneyLine,
+) -> Any:
     return _line(
         policy,
         Figures.of_line(line).negated(),
@@ -252,6 +269,7 @@ def _reverse(policy: Policy, line: MoneyLine, *, seq: int, on: date, clock: Cloc
         cancellations=-line.cancellations,
         reverses_id=line.id,
         clock=clock,
+        make=make,
     )
 
 
@@ -267,8 +285,9 @@ def _line(
     cancellations: int = 0,
     reverses_id: int | None = None,
     note: str | None = None,
-) -> MoneyLine:
-    return MoneyLine(
+    make: Callable[..., Any] = MoneyLine,
+) -> Any:
+    return make(
         account_id=policy.account_id,
         policy_id=policy.id,
         seq=seq,
@@ -280,8 +299,11 @@ def _line(
         reverses_id=reverses_id,
         note=note,
         recorded_at=clock.now(),
-        **{f.name: getattr(figures, f.name) for f in fields(Figures)},
+        **{name: getattr(figures, name) for name in _FIGURES},
     )
+
+
+_FIGURES = tuple(f.name for f in fields(Figures))
 
 
 def lines_total(lines: Sequence[MoneyLine]) -> dict[str, int]:

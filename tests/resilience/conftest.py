@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -81,9 +82,17 @@ class ThrowawayRedis:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.resume()
             self.process.terminate()
             self.process.wait(10)
         self.process = None
+
+    def pause(self) -> None:
+        """Hang, as a Redis behind a dead network path: connections open, nothing answers."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
 
 
 @pytest.fixture

@@ -77,3 +77,34 @@ def test_webhooks_during_a_redis_outage_are_answered_and_all_mirrored_once(
     moved = [c.event_id for c in recorded if isinstance(c, StageMoved)]
     assert len(created) == len(set(created)) == HOOKS
     assert len(moved) == len(set(moved)) == HOOKS
+
+
+def test_a_hung_redis_still_gets_every_webhook_answered_within_amocrms_timeout(
+        migrated_url, tmp_path, throwaway_redis):
+    """Not refused but hanging (a dead network path): each enqueue waits for its timeout, which
+    must leave the answer inside amoCRM's 2 seconds — the simulator counts a slower 200 as a
+    failure, and amoCRM switches a hook off after 100 of them."""
+    clock = ShiftedClock()
+    settings = bridge_settings(migrated_url, tmp_path, REDIS_URL=throwaway_redis.url,
+                               JOB_MODE="rq")
+    with local_stack(settings, clock=clock) as stack:
+        sim = stack.simulator.simulator
+        leads = sim.ui_create(SUBDOMAIN, "leads", [
+            {"name": f"КАСКО №{i}", "pipeline_id": SALES, "status_id": NEW} for i in range(3)],
+            skip_webhooks=True)
+        for lead_id in leads:
+            sim.ui_update(SUBDOMAIN, "leads", [{"id": lead_id, "status_id": IN_WORK}])
+        throwaway_redis.pause()
+        try:
+            sim.flush_webhooks()
+        finally:
+            throwaway_redis.resume()
+        sent = [d for d in sim.deliveries(SUBDOMAIN) if d["state"] != "skipped"]
+        assert [(d["state"], [a["status"] for a in d["attempts"]]) for d in sent] == [
+            ("delivered", [200])] * 3
+        clock.advance(seconds=settings.sweeper_stale_seconds + 1)
+        assert sweep() == {"inbox": 3}
+        SimpleWorker([stack.runtime.queue.rq_queue], connection=stack.runtime.redis,
+                     serializer=JSONSerializer).work(burst=True)
+        with stack.runtime.session() as session:
+            assert sorted(session.scalars(select(Deal.amocrm_id))) == sorted(leads)
