@@ -1,10 +1,12 @@
 """Demo step of renewals: as the bridge's clock moves, renewal deals and tasks appear in amoCRM.
 
-Assumes the mirror step ran (two won deals — КАСКО ending 15.03.2027, sold by Дмитрий Волков, and
-ОСАГО ending 20.01.2027, sold by Сергей Кузнецов — and one lost deal) and that ``ctx.clock`` is
-the bridge's :class:`~amo_bridge.clock.FrozenClock`. Adds a foreign policy, gives foreign
-policies their own assignee rule, shows the preview, then moves the clock to the days the
-renewals fall due and runs the daily scan there.
+Assumes the mirror step ran (won deals with policy lines, a lost deal) and that ``ctx.clock`` is
+the bridge's :class:`~amo_bridge.clock.FrozenClock`. Works from whatever date earlier steps left
+the clock at: adds a foreign policy ending in 60 days, gives foreign policies their own assignee
+rule, shows the preview, runs the daily scan today, then moves the clock to the next days on
+which renewals fall due and runs it there. Best placed right after the mirror step, before steps
+that jump the clock by months (policies that ended more than a week before a scan are not
+renewed any more).
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from sqlalchemy import select
 
 from amo_bridge.accounts import products_for
 from amo_bridge.clock import local_today
-from amo_bridge.models import Account, Contact, Policy, Renewal, RenewalFollowup, User
+from amo_bridge.models import Account, Contact, Renewal, RenewalFollowup, User
 from amo_bridge.renewals import foreign
 from amo_bridge.renewals.reserve import plan
 from amo_bridge.renewals.rules import set_rule
 
 ORLOVA = 8011003
 MSK = "Europe/Moscow"  # the simulator's demo account
-FOREIGN_END = date(2027, 2, 1)
 
 
 def _names(session) -> dict[int, str]:
@@ -32,26 +33,26 @@ def _names(session) -> dict[int, str]:
 
 def _add_foreign_policy(ctx) -> None:
     runtime = ctx.stack.runtime
+    ends = local_today(ctx.clock, MSK) + timedelta(days=60)
     with runtime.session() as session:
         client = session.scalar(select(Contact).where(Contact.name.like("Иванова%")))
         if client is None:
             return
         foreign.add_foreign(session, ctx.stack.account_id, client, {
-            "product": "ОСАГО", "insurer": "РЕСО-Гарантия", "ends_on": FOREIGN_END,
+            "product": "ОСАГО", "insurer": "РЕСО-Гарантия", "ends_on": ends,
             "number": "ХХХ 0456789123", "premium": 1_150_000}, entered_by=ORLOVA)
         set_rule(session, ctx.stack.account_id, kind="foreign", product="*", strategy="fixed",
                  fixed=ORLOVA)
     ctx.say("Екатерина Орлова learned that Анна Иванова also has ОСАГО at «РЕСО-Гарантия»")
-    ctx.say(f"ending {FOREIGN_END:%d.%m.%Y} and entered it as a foreign policy («чужой»); an "
-            "admin set foreign")
-    ctx.say("renewals to go to her (ours go to their seller, the default).")
+    ctx.say(f"ending {ends:%d.%m.%Y} (in 60 days) and entered it as a foreign policy («чужой»);")
+    ctx.say("an admin sent foreign renewals to her (ours go to their seller, the default).")
 
 
-def _preview(ctx) -> None:
+def _preview(ctx) -> list[date]:
     runtime = ctx.stack.runtime
     with runtime.db.read_session() as session:
         account = session.get(Account, ctx.stack.account_id)
-        planned = plan(session, account, clock=ctx.clock, count=5, horizon=365)
+        planned = plan(session, account, clock=ctx.clock, count=6, horizon=365)
         names = _names(session)
         products = products_for(session, account.id)
     ctx.say("Preview — who gets the next renewals (nothing is written):")
@@ -61,13 +62,14 @@ def _preview(ctx) -> None:
         ctx.say(f"  • {products.get(p.product_code).name_ru} ({kind}) ending "
                 f"{p.ends_on:%d.%m.%Y}: due {p.due_on:%d.%m.%Y} → "
                 f"{names.get(item.assignee_amocrm_id)}")
+    return [item.policy.due_on for item in planned]
 
 
 def _move_to(ctx, day: date) -> None:
     today = local_today(ctx.clock, MSK)
     if day > today:
         ctx.clock.advance(days=(day - today).days)
-    ctx.say(f"The bridge's clock is now {local_today(ctx.clock, MSK):%d.%m.%Y}; "
+    ctx.say(f"The bridge's clock moves to {local_today(ctx.clock, MSK):%d.%m.%Y}; "
             "the daily scan runs:")
 
 
@@ -104,20 +106,15 @@ def _scan_and_show(ctx, seen: set[int]) -> None:
 
 def step_renewals(ctx) -> None:
     _add_foreign_policy(ctx)
-    _preview(ctx)
-    with ctx.stack.runtime.db.read_session() as session:
-        live = [p for p in session.scalars(select(Policy).order_by(Policy.ends_on))
-                if p.ends_on and p.renewed_by_id is None and p.cancelled_on is None]
+    upcoming = _preview(ctx)
     seen: set[int] = set()
-    scanned = False
-    for due in sorted({p.ends_on - timedelta(days=45) for p in live}):
-        if due <= local_today(ctx.clock, MSK) and scanned:
-            continue  # already due at the previous scan
+    ctx.say(f"Today ({local_today(ctx.clock, MSK):%d.%m.%Y}) the daily scan runs:")
+    _scan_and_show(ctx, seen)
+    for due in sorted({d for d in upcoming if d > local_today(ctx.clock, MSK)})[:3]:
         _move_to(ctx, due)
         _scan_and_show(ctx, seen)
-        scanned = True
-    ctx.say(f"Policies ending {', '.join(f'{p.ends_on:%d.%m.%Y}' for p in live)}: each got its "
-            "deal and task once, 45 days ahead. Another scan the same day:")
+    ctx.say(f"{len(seen)} renewal deal(s) with their tasks, each created exactly once (45 days "
+            "ahead, or at the first scan after that). Another scan the same day:")
     _scan_and_show(ctx, seen)
     _show_followups(ctx)
 

@@ -30,7 +30,7 @@ from amo_bridge.ledger.money import (
     price_policy,
     uncancel_policy,
 )
-from amo_bridge.ledger.money_batch import price_policies
+from amo_bridge.ledger.money_batch import book_policies, price_policies
 from amo_bridge.models import ANY, CommissionRate, LineKind, MoneyLine, Policy, SalaryRule
 from amo_bridge.products import fold
 
@@ -177,7 +177,7 @@ def _batch(session, seed: int) -> list[Policy]:
     return policies
 
 
-def _snapshot(session) -> tuple[list[tuple], list[tuple]]:
+def _snapshot(session, stamps: dict[str, object]) -> tuple[list[tuple], list[tuple]]:
     session.flush()
     target, owner = aliased(MoneyLine), aliased(Policy)
     columns = [c for c in MoneyLine.__table__.columns if c.name not in _SKIP]
@@ -189,9 +189,23 @@ def _snapshot(session) -> tuple[list[tuple], list[tuple]]:
         .order_by(Policy.account_id, Policy.external_key, MoneyLine.seq)).all()
     policies = session.execute(
         select(Policy.account_id, Policy.external_key, Policy.commission_pct, Policy.income,
-               Policy.seller_share, Policy.issuer_share, Policy.cancelled_on, Policy.refund)
+               Policy.seller_share, Policy.issuer_share, Policy.cancelled_on, Policy.refund,
+               Policy.updated_at)
         .order_by(Policy.account_id, Policy.external_key)).all()
-    return [tuple(row) for row in lines], [tuple(row) for row in policies]
+    # A row's updated_at moves only when its figures changed: which rows moved is compared.
+    touched = [(*row[:-1], row[-1] != stamps.get(row[1])) for row in policies]
+    return [tuple(row) for row in lines], touched
+
+
+def _stamps(db: Database) -> dict[str, object]:
+    with db.session() as session:
+        return dict(session.execute(select(Policy.external_key, Policy.updated_at)).all())
+
+
+def _held(policies: list[Policy]) -> list[tuple]:
+    """The figures the policy objects hold in memory."""
+    return [(p.external_key, p.commission_pct, p.income, p.seller_share, p.issuer_share)
+            for p in policies]
 
 
 def _returned(lines: list[MoneyLine]) -> list[tuple]:
@@ -205,7 +219,8 @@ def test_the_batch_books_what_price_policy_books_one_by_one(migrated_url, seed):
     try:
         keep = _seed(db, seed, 150)
         with db.session() as session:
-            before = _snapshot(session)[0]
+            before = _snapshot(session, {})[0]
+        stamps = _stamps(db)
         runs = {}
         for path in ("one_by_one", "batch"):
             session = db.sessionmaker()
@@ -218,7 +233,7 @@ def test_the_batch_books_what_price_policy_books_one_by_one(migrated_url, seed):
                 else:
                     written = price_policies(session, batch, clock=NOW,
                                              keep_figures=lambda p: keep.get(p.external_key, ()))
-                runs[path] = (_returned(written), *_snapshot(session))
+                runs[path] = (_returned(written), *_snapshot(session, stamps), _held(batch))
             finally:
                 session.rollback()
                 session.close()
@@ -226,7 +241,9 @@ def test_the_batch_books_what_price_policy_books_one_by_one(migrated_url, seed):
         db.dispose()
     one_by_one, batch = runs["one_by_one"], runs["batch"]
     assert batch[1] == one_by_one[1]  # every money line, column by column
-    assert batch[2] == one_by_one[2]  # every policy's figures
+    assert batch[2] == one_by_one[2]  # every policy's figures, and which rows were updated
+    assert batch[3] == one_by_one[3]  # what the policy objects hold
+    assert {row[-1] for row in batch[2]} == {True, False}
     if db.dialect == "sqlite":  # same ids after the rollback: the returned lines match too
         assert batch[0] == one_by_one[0]
     assert len(batch[0]) == len(one_by_one[0])
@@ -248,6 +265,7 @@ def test_the_batch_takes_one_keep_for_all_and_refuses_what_price_policy_refuses(
     db = Database(migrated_url)
     try:
         _seed(db, 7, 60)
+        stamps = _stamps(db)
         runs = {}
         for path in ("one_by_one", "batch"):
             session = db.sessionmaker()
@@ -258,7 +276,7 @@ def test_the_batch_takes_one_keep_for_all_and_refuses_what_price_policy_refuses(
                         price_policy(session, policy, clock=NOW, keep_figures=("income",))
                 else:
                     price_policies(session, policies, clock=NOW, keep_figures=["income"])
-                runs[path] = _snapshot(session)
+                runs[path] = (*_snapshot(session, stamps), _held(policies))
             finally:
                 session.rollback()
                 session.close()
@@ -292,9 +310,15 @@ def test_the_batch_reads_and_writes_in_a_few_statements(migrated_url):
         statements.append(statement.split(None, 1)[0].upper())
 
     try:
-        _seed(db, 11, 0)
         with db.session() as session:
-            account_id = session.scalar(select(CommissionRate.account_id).limit(1))
+            account, _ = create_account(session, amocrm_id=799, subdomain="few",
+                                        base_url="https://x.amocrm.ru")
+            account_id = account.id
+            session.add_all([
+                CommissionRate(account_id=account_id, insurer="Ингосстрах", product_code="osago",
+                               valid_from=date(2026, 1, 1), rate_pct=Decimal("12.5")),
+                CommissionRate(account_id=account_id, insurer=ANY, product_code="kasko",
+                               valid_from=date(2025, 1, 1), rate_pct=Decimal("14"))])
             policies = [Policy(account_id=account_id, external_key=f"b{n}", kind="ours",
                                source="import", product_code=("osago", "kasko")[n % 2],
                                insurer="Ингосстрах", premium=100_000 + n,
@@ -306,14 +330,16 @@ def test_the_batch_reads_and_writes_in_a_few_statements(migrated_url):
             event.listen(db.engine, "before_cursor_execute", count)
             written = price_policies(session, policies, clock=NOW)
             event.remove(db.engine, "before_cursor_execute", count)
-            assert len(written) == 300 and all(line.id for line in written)
+            assert [line.policy_id for line in written] == [p.id for p in policies]
+            assert {(line.kind, line.income) for line in written[:2]} == {
+                ("sale", 12_500), ("sale", 14_000)}
             # Lines, rates, salary rules, the account, the ids, one insert, the policies'
             # figures: not four queries and two flushes per policy.
             assert len(statements) <= 10, statements
             assert statements.count("INSERT") == 1, statements
             statements.clear()
             event.listen(db.engine, "before_cursor_execute", count)
-            assert price_policies(session, policies, clock=NOW) == []  # nothing changed
+            assert book_policies(session, policies, clock=NOW) == []  # nothing changed
             event.remove(db.engine, "before_cursor_execute", count)
             assert len(statements) <= 4, statements
     finally:
