@@ -1,6 +1,7 @@
 """Lead status events → ledger through the whole stack: events/s and amoCRM requests per event.
 
-    python bench/mirror.py [--quick] [--events N] [--naive-sample N] [--database URL]
+    python bench/mirror.py [--quick] [--events N] [--mode live|backlog|both]
+                           [--naive-sample N] [--database URL]
 
 The stack is the real one on loopback (``amo_bridge.devstack.local_stack``): the amoCRM
 simulator, enforcing amoCRM's 7 requests/s, posts its form-encoded webhooks to the bridge's door;
@@ -9,13 +10,18 @@ the bridge's jobs (the embedded worker) re-read amoCRM through the client and it
 raised.
 
 N leads (10 000; ``--quick``: 500) are created in the simulator in bulk — before the
-integration, so without webhooks — then each is moved one stage by a user, one change and one
-webhook per lead, as a burst. The clock starts when the simulator starts delivering and stops
-when the ledger holds all N stage changes. Printed: events/s, amoCRM requests per event (from the
-simulator's own counters, by endpoint), the effective request rate, 429s.
+integration, so without webhooks — then each is moved one stage by a user: one change, one
+webhook per lead, as a burst. Two runs (``--mode both``, the default):
 
-Reference, same run: a naive mirror that re-reads one lead per event through the same client
-and rate limiter (no stage history even), on a sample of the same events.
+- **live**: the worker mirrors while the simulator is still delivering, one POST after another;
+  the clock runs from the first POST until the ledger holds all N stage changes;
+- **backlog**: the hooks are all stored first (the worker paused, as after an outage or behind a
+  long queue); the clock runs from the moment the worker starts.
+
+Printed: events/s, amoCRM requests per event from the simulator's own counters (by endpoint),
+the effective request rate, the most requests seen in any second, 429s. Reference, same run: a
+naive mirror re-reading each webhook's lead through the same client and rate limiter (and not
+even reading stage history), on a sample of the same kind of events.
 Target: ≤ 1/50 requests per event (the naive mirror: 1).
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 import time
@@ -36,6 +43,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from amo_bridge.amocrm.webhook import parse_webhook  # noqa: E402
 from amo_bridge.devstack import SUBDOMAIN, local_stack  # noqa: E402
+from amo_bridge.ledger.event_reads import SETTLE  # noqa: E402
 from amo_bridge.ledger.upsert import upsert_leads  # noqa: E402
 from amo_bridge.models import Account, StageChange  # noqa: E402
 from amo_bridge.settings import load_settings  # noqa: E402
@@ -81,6 +89,9 @@ def mirror_burst(stack, n: int, *, backlog: bool, timeout: float) -> dict:
     sender.start()
     if backlog:
         sender.join()
+        # A backlog is hooks stored a while before the worker looks at them: a few seconds, so
+        # that events reads can serve them (ledger.event_reads.SETTLE).
+        time.sleep(SETTLE.total_seconds() + 1)
         queue.start()
         delivery = delivered["at"] - started
         started = time.perf_counter()
@@ -150,8 +161,8 @@ def main(argv: list[str]) -> int:
         settings = load_settings({"DATABASE_URL": url, "INSTANCE_PATH": str(work / "instance"),
                                   "JOB_MODE": "thread", "LOG_LEVEL": "WARNING"})
         print(f"{n} lead status events per run, {url.split(':')[0]}, embedded worker, bridge "
-              f"rate limit {settings.amocrm_rate_per_second:g}/s, simulator limit 7/s",
-              flush=True)
+              f"rate limit {settings.amocrm_rate_per_second:g}/s, simulator limit 7/s; machine "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
         with local_stack(settings) as stack:
             for mode in modes:
                 runs[mode] = mirror_burst(stack, n, backlog=mode == "backlog",

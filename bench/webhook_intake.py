@@ -224,7 +224,8 @@ def main(argv: list[str]) -> int:
     generator_cpus, server_cpus = cores()
     print(f"gunicorn (config/gunicorn.conf.py) with {args.workers} workers x {args.threads} "
           f"threads on cores {sorted(server_cpus)}; load generator on core "
-          f"{sorted(generator_cpus)}, {args.connections} connections, {args.seconds:g} s each")
+          f"{sorted(generator_cpus)}, {args.connections} connections, {args.seconds:g} s each; "
+          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     failures = 0
     summary: list[list[str]] = []
@@ -259,6 +260,7 @@ def main(argv: list[str]) -> int:
     print()
     for line in verdicts:
         print(line)
+    print(f"machine load average at the end {os.getloadavg()[0]:.1f}")
     if failures:
         print(f"{failures} requests were not answered 200")
         return 1

@@ -6,9 +6,11 @@ one request per 100 events (10 000 moves: about 100 requests for each batch of 5
 amoCRM's events never change once listed, so an earlier read can serve a later batch — for the
 hooks that had already been stored when that read began: amoCRM records the event with the
 change and sends the hook after it, so their events were listed by then (``SETTLE`` allows for a
-lagging list). The rule compares two instants of the bridge's own clock, never amoCRM's clock
-with ours. Only the parts of a window no usable read covers are fetched. Per process (each worker
-reads a window at most once), for ``KEEP``.
+lagging list; if the list ever lagged more, the move would be picked up by the periodic
+reconcile, which never reuses a read). The rule compares two instants of the bridge's own clock,
+never amoCRM's clock with ours. Only the parts of a window no usable read covers are fetched.
+Per process (the embedded worker, or an RQ ``SimpleWorker``; RQ's forking worker starts every
+job in a fresh process and gains nothing), for ``KEEP``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import datetime, timedelta
 from amo_bridge.amocrm.entities import Event
 
 #: A read serves the hooks stored at least this long before it began.
-SETTLE = timedelta(seconds=5)
+SETTLE = timedelta(seconds=2)
 #: How long a read is remembered, and how many events at most per account.
 KEEP = timedelta(minutes=10)
 MAX_EVENTS = 200_000

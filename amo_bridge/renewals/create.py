@@ -211,8 +211,8 @@ def _send(database: Database, client: AmoClient, work: list[Work], *, clock: Clo
     done.unknown += settled["unknown"]
     problem = problem or tasks.failure
     if problem is None and done.unknown:
-        problem = CreationIncomplete(f"{done.unknown} renewal(s) with a lost answer: "
-                                     "looked up by marker on the retry")
+        problem = CreationIncomplete(f"{done.unknown} renewal(s) with a lost answer: looked up "
+                                     "by marker on a retry once they are no longer in flight")
     return done, problem
 
 
@@ -237,8 +237,11 @@ def _record_leads(database: Database, work: Sequence[Work], result: BatchResult,
                 # Never left (and a stale row was just looked up and not found): send as new.
                 row.status = RenewalStatus.RESERVED
             else:
-                # Sent, answer lost: stays ``creating``, looked up by marker on the retry.
-                touch(row, now - IN_FLIGHT - timedelta(seconds=1))
+                # Sent, answer lost: stays ``creating``. amoCRM may still be working on the
+                # request, so the lookup by marker waits until IN_FLIGHT has passed (the job's
+                # later retries, the sweeper); an earlier lookup could miss the lead and send it
+                # twice.
+                touch(row, now)
                 row.last_error = str(result.failure or "outcome unknown")[:2000]
                 counts["unknown"] += 1
     return counts
@@ -264,12 +267,16 @@ def _record_tasks(database: Database, ready: Sequence[Work], result: BatchResult
                 row.last_error = "task: " + "; ".join(
                     f"{e.path}: {e.detail}" for e in result.errors[rid])
                 counts["failed"] += 1
+            elif rid in result.unknown:
+                # Answer lost: the task is looked up on the lead once IN_FLIGHT has passed.
+                touch(row, now)
+                row.last_error = f"task: {result.failure}"[:2000]
+                counts["unknown"] += 1
             else:
-                # Unsent or unanswered: stays ``creating`` with its lead, no longer in flight;
-                # the retry looks for the task on the lead before creating it.
+                # Never sent: stays ``creating`` with its lead and may be taken again at once
+                # (a retry looks for the task on the lead before creating it).
                 touch(row, now - IN_FLIGHT - timedelta(seconds=1))
                 row.last_error = f"task: {result.failure or 'not sent'}"[:2000]
-                counts["unknown"] += rid in result.unknown
     return counts
 
 

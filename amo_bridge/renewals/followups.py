@@ -141,8 +141,7 @@ def create_followups(database: Database, client: AmoClient, account_id: int, *, 
                 counts["failed"] += 1
             elif result is not None and rid in result.unsent:
                 row.status = FollowupStatus.PENDING
-            else:
-                touch(row, now - IN_FLIGHT - timedelta(seconds=1))
+            else:  # answer lost: looked up on the entity once IN_FLIGHT has passed
                 row.last_error = str(result.failure if result else "outcome unknown")[:2000]
     problem = (result.failure if result else None) or tag_error
     if problem is not None:

@@ -143,7 +143,10 @@ def test_a_lost_answer_is_reconciled_by_marker_never_a_second_deal(stack):
     assert {r.status for r in renewals(stack)} == {RenewalStatus.CREATING}
     assert all(r.amocrm_lead_id is None for r in renewals(stack))
 
-    done = _create(stack)  # the retry looks each lead up by its marker first
+    # amoCRM may still be working on that request: an immediate retry leaves the rows alone…
+    assert _create(stack).leads == 0 and len(renewal_leads(stack)) == 3
+    stack.clock.advance(minutes=4)  # …once no longer in flight, each lead is looked up first
+    done = _create(stack)
     assert (done.adopted, done.leads, done.tasks) == (3, 0, 3)
     leads = renewal_leads(stack)
     assert len(leads) == 3
