@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from amo_bridge.settings import normalize_database_url
 
@@ -126,8 +127,17 @@ def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 
 def _drop_everything(url: str) -> None:
-    engine = create_engine(url)
+    """Empty the test database, and close connections the test's engines left in their pools.
+
+    Engines made inside code under test keep pooled connections until the process ends; a
+    whole suite would otherwise run PostgreSQL out of client slots ("too many clients").
+    """
+    engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as connection:
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        )
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()

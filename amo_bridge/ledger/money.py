@@ -7,6 +7,8 @@ Public API (stable; the mirror, the widget's policy panel and the importer call 
   books a :class:`~amo_bridge.models.MoneyLine` — a sale in the month the deal was won, or, when
   a booked policy changed, a reversal of the old booking and a correction, dated the day the
   change was seen. Calling it again with nothing changed books nothing.
+- :func:`money_batch.price_policies` does what :func:`price_policy` does for many policies at
+  once, in a few queries (the importer uses it).
 - :func:`cancel_policy` marks a policy cancelled and books a negative line in the cancellation's
   month; :func:`uncancel_policy` reverses a cancellation entered by mistake.
 

@@ -5,8 +5,9 @@
 the same rate and salary-rule precedence (:mod:`money_rules`), the same booking rules (it calls
 the same :func:`~amo_bridge.ledger.money.book_figures`) — but where ``price_policy`` spends four
 queries and two flushes per policy, the batch reads the rate table and the salary rules of the
-accounts once, the existing lines of all its policies in one query, and inserts the new lines in
-one flush. The importer prices ~1 000 policies per call this way.
+accounts once, the existing lines of all its policies in one query, writes the policies' figures
+in one flush and inserts the new lines in one executemany. :func:`book_policies` is the same for
+callers that only count the lines (the importer, ~1 000 policies per call).
 
 ``tests/reports/test_money_batch.py`` holds the two paths equal on random policy sets.
 """
@@ -40,7 +41,9 @@ class RuleBook:
     """The commission rates and salary rules of some accounts, read once, looked up in memory.
 
     Answers exactly what :func:`money_rules.find_rate` and :func:`money_rules.find_salary_rule`
-    answer from the database; each distinct question is answered once.
+    answer from the database; each distinct question is answered once. (One case has no exact
+    answer: two rates for spellings of one insurer from the same day tie, and ``find_rate``
+    takes whichever row the database returns first; the book takes the older row.)
     """
 
     def __init__(self, session: Session, account_ids: Iterable[int]) -> None:

@@ -44,6 +44,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rather than failing with a launch error."""
     if os.path.exists(CHROMIUM):
         return
+    if os.environ.get("REQUIRE_SERVICES", "") not in ("", "0", "false", "no"):
+        raise pytest.UsageError(f"REQUIRE_SERVICES=1 but {CHROMIUM} is not installed "
+                                "(.ci/run installs it: apt-get install chromium)")
     skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
     for item in items:
         if item.get_closest_marker("browser"):
