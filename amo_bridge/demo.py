@@ -100,10 +100,12 @@ def _register_steps() -> None:
     from amo_bridge.demo_mirror import step_mirror
     from amo_bridge.demo_import import step_import
     from amo_bridge.demo_money import step_money
+    from amo_bridge.demo_renewals import step_renewals
     from amo_bridge.demo_sms import step_sms
     from amo_bridge.demo_widget import step_widget
 
     STEPS.append(("Deals in amoCRM become the bridge's ledger", step_mirror))
+    STEPS.append(("Renewals appear in amoCRM before policies end", step_renewals))
     STEPS.append(("SMS to clients: first contact, reminders before the policy ends", step_sms))
     STEPS.append(("The broker's old spreadsheet base is imported", step_import))
     STEPS.append(("Money: plan vs fact, payroll, retention, the finance export", step_money))
@@ -111,6 +113,14 @@ def _register_steps() -> None:
 
 
 _register_steps()
+
+
+def _sync_simulator_clock(ctx: DemoContext) -> None:
+    """Steps move the bridge's clock (renewals, reminders); amoCRM's (simulated) clock follows,
+    so events it stamps happen "now" for the bridge too."""
+    if ctx.stack is not None:
+        ctx.http.post(f"{ctx.stack.sim_url}/_sim/clock", timeout=5,
+                      json={"set": ctx.clock.now().isoformat()}).raise_for_status()
 
 
 def free_port() -> int:
@@ -156,6 +166,7 @@ def run_demo(
     try:
         for number, (title, step) in enumerate(STEPS, start=1):
             echo(f"\n{number}. {title}")
+            _sync_simulator_clock(ctx)
             step(ctx)
         echo(f"\nDemo finished in {time.monotonic() - started:.1f} s. Everything above is real:")
         echo(f"the data is in {instance_path}.")
