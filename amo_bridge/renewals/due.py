@@ -92,6 +92,9 @@ def due_query(account_id: int, config: RenewalConfig, codes: Iterable[str], toda
             Policy.account_id == account_id,
             # The partial index's predicate, spelled the same way so the planner matches it.
             Policy.cancelled_on.is_(None), Policy.renewed_by_id.is_(None),
+            # "Ours" means sold: a line on a deal that is still open (or was lost, or un-won)
+            # is not a policy the client holds, so it has nothing to renew.
+            or_(Policy.kind != "ours", Policy.sold_on.is_not(None)),
             Policy.ends_on >= today - timedelta(days=config.late_days),
             Policy.ends_on <= today + timedelta(days=config.max_days_before()) + extra,
             schedule_clause(config, codes, today + extra, kinds=kinds),

@@ -91,7 +91,9 @@ def ledger_policy(stack, *, contact_amocrm_id: int, contact_name: str, product: 
                         source="import" if kind == "ours" else "manual", product_code=product,
                         insurer="РЕСО-Гарантия", number=f"N-{contact_amocrm_id}",
                         premium=1_234_500, ends_on=ends_on, seller_amocrm_id=seller,
-                        entered_by_amocrm_id=entered_by, contact_id=contact.id)
+                        entered_by_amocrm_id=entered_by, contact_id=contact.id,
+                        # an imported "ours" policy was sold a year before it ends
+                        sold_on=(ends_on - timedelta(days=365)) if kind == "ours" else None)
         session.add(policy)
         session.flush()
         return policy.id

@@ -136,7 +136,8 @@ def _policy(api, n: int, *, product: str = "osago", kind: str = "ours", seller: 
         session.flush()
         session.add(Policy(account_id=api.account_id, external_key=f"p{n}", kind=kind,
                            product_code=product, ends_on=TODAY + timedelta(days=45 + n),
-                           seller_amocrm_id=seller, contact_id=contact.id, premium=100))
+                           seller_amocrm_id=seller, contact_id=contact.id, premium=100,
+                           sold_on=TODAY - timedelta(days=300) if kind == "ours" else None))
 
 
 def test_rules_availability_and_the_preview(api):

@@ -44,6 +44,8 @@ def _account(session) -> Account:
 
 def _policy(session, key: str, days: int, **kw) -> Policy:
     values = {"kind": "ours", "product_code": "osago", "seller_amocrm_id": A, **kw}
+    if values["kind"] == "ours":
+        values.setdefault("sold_on", TODAY - timedelta(days=300))  # a sold policy
     policy = Policy(account_id=_account(session).id, external_key=key,
                     ends_on=TODAY + timedelta(days=days), **values)
     session.add(policy)
