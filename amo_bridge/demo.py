@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import shutil
 import socket
-import tomllib
 import threading
 import time
+import tomllib
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,8 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
 
 
 def _register_steps() -> None:
-    from amo_bridge.demo_mirror import step_mirror
     from amo_bridge.demo_import import step_import
+    from amo_bridge.demo_mirror import step_mirror
     from amo_bridge.demo_money import step_money
     from amo_bridge.demo_renewals import step_renewals
     from amo_bridge.demo_sms import step_sms

@@ -55,7 +55,10 @@ from amo_bridge.models.sms import (  # noqa: E402 - issue 7 (SMS)
 __all__ += ["SmsCallback", "SmsChannel", "SmsNote", "SmsSuppression", "SmsTemplate",
             "SmsVerification"]
 from amo_bridge.models.imports import (  # noqa: E402 - issue 6 (imports)
-    ContactPushStatus, ImportContact, ImportRun, ImportStatus,
+    ContactPushStatus,
+    ImportContact,
+    ImportRun,
+    ImportStatus,
 )
 
 __all__ += ["ContactPushStatus", "ImportContact", "ImportRun", "ImportStatus"]

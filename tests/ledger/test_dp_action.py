@@ -1,4 +1,4 @@
-"""The widget's Digital Pipeline action «amo-bridge: отправить SMS» sends once per deal and stage."""
+"""«amo-bridge: отправить SMS» sends once per deal and stage."""
 
 from __future__ import annotations
 
