@@ -134,7 +134,9 @@ def lead_price(stack: Stack, lead_id: int) -> int:
     return next(iter(stack.client().leads(ids=[lead_id]))).price
 
 
-def wait_for(check, *, timeout: float = 15.0, interval: float = 0.1):
+def wait_for(check, *, timeout: float = 45.0, interval: float = 0.1):
+    """Poll ``check`` until true. Jobs may hit amoCRM's rate limit and be retried after 10 s and
+    30 s (jobs/queue.py), so the wait covers a couple of retries on a loaded machine."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
