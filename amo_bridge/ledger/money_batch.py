@@ -23,9 +23,8 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from amo_bridge.clock import Clock, local_today, system_clock
-from amo_bridge.ledger import money_rules as rules
 from amo_bridge.ledger.money import book_figures
-from amo_bridge.ledger.money_figures import KEEPABLE, Figures, Ledger, MoneyError
+from amo_bridge.ledger.money_figures import Figures, Ledger, compute_figures
 from amo_bridge.models import ANY, Account, CommissionRate, MoneyLine, Policy, SalaryRule
 from amo_bridge.products import fold
 
@@ -250,65 +249,5 @@ def _ledgers(session: Session, policy_ids: Sequence[int]) -> dict[int, Ledger]:
 def _figures(
     book: RuleBook, policy: Policy, previous: MoneyLine | None, keep: frozenset[str]
 ) -> Figures:
-    """:func:`money_figures.compute_figures` with the rule lookups answered by ``book``.
-
-    Keep it step for step the same as that function (the equivalence test compares them).
-    """
-    if not keep <= KEEPABLE:
-        raise MoneyError(f"cannot keep {sorted(keep - KEEPABLE)}; keepable: {sorted(KEEPABLE)}")
-    if policy.premium is None or policy.premium < 0:
-        raise MoneyError(f"policy {policy.external_key}: premium must be 0 or more")
-    on = rules.pricing_date(policy.starts_on, policy.sold_on)
-    pct, source, rate_id = policy.commission_pct, "manual", None
-    was_from_rate = (
-        previous is not None
-        and previous.commission_source == "rate"
-        and pct is not None
-        and pct == previous.commission_pct
-    )
-    if (pct is None or was_from_rate) and on is not None:
-        rate = book.find_rate(
-            policy.account_id, insurer=policy.insurer, product_code=policy.product_code, on=on
-        )
-        if rate is not None:
-            pct, source, rate_id = rate.rate_pct, "rate", rate.id
-    if pct is None:
-        source = "none"
-    income = policy.income if "income" in keep else rules.percent_of(policy.premium, pct)
-    shares: dict[str, tuple[int, int | None]] = {}
-    for role, user in (
-        (rules.SELLER, policy.seller_amocrm_id),
-        (rules.ISSUER, policy.issuer_amocrm_id),
-    ):
-        if f"{role}_share" in keep:
-            shares[role] = (getattr(policy, f"{role}_share"), None)
-            continue
-        rule = None
-        if on is not None:
-            rule = book.find_salary_rule(
-                policy.account_id,
-                role=role,
-                product_code=policy.product_code,
-                user_amocrm_id=user,
-                on=on,
-            )
-        shares[role] = (
-            rules.salary_share(rule, premium=policy.premium, income=income),
-            rule.id if rule is not None else None,
-        )
-    return Figures(
-        sold_on=policy.sold_on,
-        product_code=policy.product_code,
-        insurer=policy.insurer,
-        seller_amocrm_id=policy.seller_amocrm_id,
-        issuer_amocrm_id=policy.issuer_amocrm_id,
-        premium=policy.premium,
-        commission_pct=pct,
-        income=income,
-        seller_share=shares[rules.SELLER][0],
-        issuer_share=shares[rules.ISSUER][0],
-        commission_source=source,
-        rate_id=rate_id,
-        seller_rule_id=shares[rules.SELLER][1],
-        issuer_rule_id=shares[rules.ISSUER][1],
-    )
+    """:func:`money_figures.compute_figures` with the rule lookups answered by ``book``."""
+    return compute_figures(None, policy, previous=previous, keep_figures=keep, lookups=book)

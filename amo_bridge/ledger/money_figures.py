@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -107,14 +108,32 @@ def bookable(policy: Policy) -> bool:
     return policy.kind == PolicyKind.OURS and policy.sold_on is not None
 
 
+class SessionRules:
+    """Rule lookups straight from the database (the batch path passes a cached ``RuleBook``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find_rate(self, account_id: int, **kwargs: Any) -> Any:
+        return rules.find_rate(self.session, account_id, **kwargs)
+
+    def find_salary_rule(self, account_id: int, **kwargs: Any) -> Any:
+        return rules.find_salary_rule(self.session, account_id, **kwargs)
+
+
 def compute_figures(
     session: Session,
     policy: Policy,
     *,
     previous: MoneyLine | None = None,
     keep_figures: Iterable[str] = (),
+    lookups: Any = None,
 ) -> Figures:
-    """The figures ``policy`` should carry now, from its inputs and the rule tables."""
+    """The figures ``policy`` should carry now, from its inputs and the rule tables.
+
+    ``lookups`` answers ``find_rate`` / ``find_salary_rule`` (default: the database).
+    """
+    lookups = lookups if lookups is not None else SessionRules(session)
     keep = frozenset(keep_figures)
     if not keep <= KEEPABLE:
         raise MoneyError(f"cannot keep {sorted(keep - KEEPABLE)}; keepable: {sorted(KEEPABLE)}")
@@ -131,8 +150,7 @@ def compute_figures(
         and pct == previous.commission_pct
     )
     if (pct is None or was_from_rate) and on is not None:
-        rate = rules.find_rate(
-            session,
+        rate = lookups.find_rate(
             policy.account_id,
             insurer=policy.insurer,
             product_code=policy.product_code,
@@ -153,8 +171,7 @@ def compute_figures(
             continue
         rule = None
         if on is not None:
-            rule = rules.find_salary_rule(
-                session,
+            rule = lookups.find_salary_rule(
                 policy.account_id,
                 role=role,
                 product_code=policy.product_code,
