@@ -44,20 +44,7 @@ class SimulatorOps:
         skip_webhooks: bool = False,
     ) -> list[int]:
         """Create leads/contacts/companies/tasks; returns the new ids."""
-        account = self.account(subdomain)
-        batch = records.check_batch(items, limit=10_000, allow_object=True)
-        with self.operation(
-            account, self._actor(account, user_id), skip_webhooks=skip_webhooks
-        ) as op:
-            if kind == "leads":
-                rows = records_leads.create_leads(op, batch)
-            elif kind in ("contacts", "companies"):
-                rows = records_people.create(op, kind, batch)
-            elif kind == "tasks":
-                rows = records_tasks.create_tasks(op, batch)
-            else:
-                raise ApiError(404, f"Unknown kind {kind!r}")
-        return [row["id"] for row in rows]
+        return self._ui_write(subdomain, kind, items, 0, user_id, skip_webhooks)
 
     def ui_update(
         self: Simulator,
@@ -69,19 +56,26 @@ class SimulatorOps:
         skip_webhooks: bool = False,
     ) -> list[int]:
         """Update entities (each item carries ``id``): move stages, edit fields, complete tasks."""
+        return self._ui_write(subdomain, kind, items, 1, user_id, skip_webhooks)
+
+    def _ui_write(
+        self: Simulator,
+        subdomain: str,
+        kind: str,
+        items: list[Record] | Record,
+        which: int,  # 0 create, 1 update (a column of _UI_WRITERS)
+        user_id: int | None,
+        skip_webhooks: bool,
+    ) -> list[int]:
         account = self.account(subdomain)
         batch = records.check_batch(items, limit=10_000, allow_object=True)
         with self.operation(
             account, self._actor(account, user_id), skip_webhooks=skip_webhooks
         ) as op:
-            if kind == "leads":
-                rows = records_leads.update_leads(op, batch)
-            elif kind in ("contacts", "companies"):
-                rows = records_people.update(op, kind, batch)
-            elif kind == "tasks":
-                rows = records_tasks.update_tasks(op, batch)
-            else:
+            writers = _UI_WRITERS.get(kind)
+            if writers is None:
                 raise ApiError(404, f"Unknown kind {kind!r}")
+            rows = writers[which](op, kind, batch)
         return [row["id"] for row in rows]
 
     def ui_delete(
@@ -257,3 +251,14 @@ class SimulatorOps:
     # -- clock ----------------------------------------------------------------------------
     def advance(self: Simulator, delta: timedelta | None = None, **kwargs: float) -> datetime:
         return self.clock.advance(delta if delta is not None else timedelta(**kwargs))
+
+
+#: Dispatch by table: kind → (create, update), each taking (operation, kind, batch).
+_UI_WRITERS = {
+    "leads": (lambda op, _kind, batch: records_leads.create_leads(op, batch),
+              lambda op, _kind, batch: records_leads.update_leads(op, batch)),
+    "contacts": (records_people.create, records_people.update),
+    "companies": (records_people.create, records_people.update),
+    "tasks": (lambda op, _kind, batch: records_tasks.create_tasks(op, batch),
+              lambda op, _kind, batch: records_tasks.update_tasks(op, batch)),
+}
