@@ -11,7 +11,7 @@ from amo_bridge.cli import Failure, one_line_errors, settings_from_env
 
 @click.group()
 def sms() -> None:
-    """SMS tools: template previews, segments, callback URLs, channels."""
+    """SMS tools: previews, segments, callbacks, channels."""
 
 
 @sms.command("preview")
