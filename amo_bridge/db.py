@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +18,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, String, create_engine, event
+from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, String, create_engine, event, exc
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 #: Integer kopecks. ``BigInteger`` is 64-bit on PostgreSQL and SQLite's INTEGER is 64-bit too.
@@ -105,25 +105,50 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys.
+
+    Both backends pool their connections: opening a SQLite connection and setting its pragmas
+    costs more than a webhook's whole INSERT. A pooled connection is never used across a fork
+    (see :func:`_forget_connections_of_parent`).
+    """
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         database = make_url(url).database
         if database and not memory:
             # The embedded default lives in the instance folder, which may not exist yet.
             Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        pool = {} if memory else {"pool_size": 8, "max_overflow": 24}
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"timeout": 30, "check_same_thread": False},
-            poolclass=None if memory else NullPool,
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         event.listen(engine, "commit", _sqlite_on_end)
         event.listen(engine, "rollback", _sqlite_on_end)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    _forget_connections_of_parent(engine)
+    return engine
+
+
+def _forget_connections_of_parent(engine: Engine) -> None:
+    """A forked child (RQ's work horse, a gunicorn worker) must not reuse its parent's pooled
+    connections: two processes on one socket or SQLite handle corrupt each other's state.
+    SQLAlchemy's documented recipe: remember the pid per connection, and on checkout in another
+    process drop the record (without closing it: it is still the parent's) for a fresh one."""
+
+    @event.listens_for(engine, "connect")
+    def _remember_pid(_dbapi_connection: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _check_pid(_dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise exc.DisconnectionError("connection belongs to the parent process")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

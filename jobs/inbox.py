@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 
 from amo_bridge.amocrm.errors import AmoError, RateLimited
@@ -38,6 +41,9 @@ from jobs.sweeper import Sweepable, register
 log = logging.getLogger(__name__)
 
 BATCH = 500
+#: amoCRM redelivers a failed hook after 5 and 15 minutes, then 15 minutes and 1 hour: a
+#: byte-identical body inside this horizon may be a redelivery (see :func:`_claim`).
+REDELIVERY_HORIZON = timedelta(hours=2)
 #: Modules whose import registers reactions (``@reacts_to``). Each capability appends its own.
 REACTION_MODULES: list[str] = ["jobs.sms"]
 REACTION_MODULES.append("jobs.renewals")  # issue 5: outcomes, client binding, follow-ups
@@ -53,8 +59,12 @@ def resume_inbox(inbox_id: int) -> str:
     return process_inbox(inbox_id, takeover=True)
 
 
-def process_inbox(inbox_id: int, *, takeover: bool = False) -> str:
+def process_inbox(inbox_id: int, woken_for: int | None = None, *, takeover: bool = False) -> str:
+    """Mirror ``inbox_id`` and the account's other pending rows; ``woken_for``: the account
+    whose wake-up flag (``webhooks.amocrm``) enqueued this job."""
     runtime = get_runtime()
+    if woken_for is not None:
+        _clear_wake_flag(runtime, woken_for)
     claimed, resume = _claim(runtime, inbox_id, takeover=takeover)
     if not claimed:
         return "nothing to do"
@@ -78,6 +88,16 @@ def process_inbox(inbox_id: int, *, takeover: bool = False) -> str:
     return _run_reactions(runtime, claimed[0])
 
 
+def _clear_wake_flag(runtime: Runtime, account_id: int) -> None:
+    # Before the claim: a row committed after this moment wakes another job, a row committed
+    # before it is claimed below. Either way no row waits for the sweeper.
+    try:
+        runtime.queue.release(f"inbox:{account_id}")
+    except RedisError as exc:
+        log.warning("could not clear the wake-up flag of account %s (%s); it expires",
+                    account_id, exc)
+
+
 def _claim(runtime: Runtime, inbox_id: int, *, takeover: bool) -> tuple[list[int], bool]:
     """Claim this row and other pending rows of its account; returns their ids and whether
     only the row's leftover reactions are to run.
@@ -86,6 +106,12 @@ def _claim(runtime: Runtime, inbox_id: int, *, takeover: bool) -> tuple[list[int
     row in another job's batch does nothing; only the sweeper's entry (``takeover``, once the row
     is stale) takes a claim over. The row lock (PostgreSQL; SQLite serialises writers anyway)
     makes the check and the claim one step, so two wake-ups of a row never both run it.
+
+    True redeliveries are absorbed here: a row whose body is byte-identical to an earlier row of
+    the batch, stored within :data:`REDELIVERY_HORIZON` of it, is marked ``duplicate`` of it —
+    both were waiting, so the original's run reads the latest state for both. An identical body
+    stored after its original's run began is not in the batch and is processed: it may be a new
+    business event (the short-form hooks of A→B, B→A, A→B are byte-identical).
     """
     with runtime.session() as session:
         row = session.get(InboxEvent, inbox_id, with_for_update=True)
@@ -108,6 +134,7 @@ def _claim(runtime: Runtime, inbox_id: int, *, takeover: bool) -> tuple[list[int
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = [inbox_id, *session.scalars(query)]
+        ids = _absorb_redeliveries(session, ids, now=now)
         session.execute(
             update(InboxEvent).where(InboxEvent.id.in_(ids))
             .values(status=InboxStatus.PROCESSING, updated_at=now,
@@ -115,6 +142,28 @@ def _claim(runtime: Runtime, inbox_id: int, *, takeover: bool) -> tuple[list[int
             execution_options={"synchronize_session": False},
         )
         return ids, False
+
+
+def _absorb_redeliveries(session: Any, ids: list[int], *, now: datetime) -> list[int]:
+    """Mark the batch's redeliveries ``duplicate`` of their originals; the ids left to run."""
+    originals: dict[str, tuple[int, datetime]] = {}
+    duplicates: dict[int, list[int]] = {}
+    for row_id, digest, received_at in session.execute(
+            select(InboxEvent.id, InboxEvent.body_sha256, InboxEvent.received_at)
+            .where(InboxEvent.id.in_(ids)).order_by(InboxEvent.id)):
+        original = originals.get(digest)
+        if original is not None and received_at - original[1] <= REDELIVERY_HORIZON:
+            duplicates.setdefault(original[0], []).append(row_id)
+        else:
+            originals[digest] = (row_id, received_at)
+    for original_id, copies in duplicates.items():
+        session.execute(
+            update(InboxEvent).where(InboxEvent.id.in_(copies))
+            .values(status=InboxStatus.DUPLICATE, duplicate_of_id=original_id, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    absorbed = {row_id for copies in duplicates.values() for row_id in copies}
+    return [row_id for row_id in ids if row_id not in absorbed] if absorbed else ids
 
 
 def _release(runtime: Runtime, ids: list[int], reason: str) -> None:
@@ -160,7 +209,8 @@ def _mirror_rows(runtime: Runtime, ids: list[int]) -> None:
                                     clock=runtime.clock)
         fetched = fetch(client, wanted, status_names=names,
                         reads=runtime.extras.setdefault("event_reads", EventReads()),
-                        now=runtime.clock.now(), stored_before=stored_before)
+                        now=runtime.clock.now(), stored_before=stored_before,
+                        settle=time.sleep)  # a wait on amoCRM's list, not business time
 
     now = runtime.clock.now()
     with runtime.session() as session:

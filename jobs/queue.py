@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 RETRY_INTERVALS = (10, 30, 60, 300, 900)
 DEFAULT_QUEUE = "default"
 JOB_TIMEOUT_SECONDS = 600
+#: How long a wake-up flag (:meth:`RQJobQueue.enqueue_once`) outlives a job that never cleared it.
+WAKE_TTL_SECONDS = 60
 _AFTER_COMMIT_KEY = "amo_bridge.after_commit"
 
 
@@ -47,6 +49,10 @@ class JobQueue(Protocol):
     mode: str
 
     def enqueue(self, call: JobCall) -> None: ...
+
+    def enqueue_once(self, call: JobCall, *, key: str) -> bool: ...
+
+    def release(self, key: str) -> None: ...
 
 
 def resolve(func: str) -> Callable[..., Any]:
@@ -85,6 +91,31 @@ class RQJobQueue:
             result_ttl=3600,
         )
 
+    def enqueue_once(self, call: JobCall, *, key: str) -> bool:
+        """Enqueue ``call`` unless a job for ``key`` is already waiting; True if enqueued.
+
+        The job calls :meth:`release` *before* it looks for work, so whatever is committed
+        after that moment sets the flag again and wakes another job: nothing waits for the
+        sweeper. A burst costs one ``SET NX`` per request instead of a job each (RQ's enqueue
+        is two round trips and a job hash). The flag expires after :data:`WAKE_TTL_SECONDS`
+        in case its job is lost with Redis; the sweeper covers that window.
+        """
+        flag = self._flag(key)
+        if not self.connection.set(flag, call.func, nx=True, ex=WAKE_TTL_SECONDS):
+            return False
+        try:
+            self.enqueue(call)
+        except BaseException:
+            self.connection.delete(flag)
+            raise
+        return True
+
+    def release(self, key: str) -> None:
+        self.connection.delete(self._flag(key))
+
+    def _flag(self, key: str) -> str:
+        return f"amo-bridge:wake:{self.rq_queue.name}:{key}"
+
 
 class InlineJobQueue:
     """Runs each job at once in the caller's thread; failures propagate to the caller."""
@@ -98,6 +129,13 @@ class InlineJobQueue:
         _check_args(call)
         self.executed.append(call)
         resolve(call.func)(*call.args)
+
+    def enqueue_once(self, call: JobCall, *, key: str) -> bool:
+        self.enqueue(call)
+        return True
+
+    def release(self, key: str) -> None:
+        pass
 
 
 @dataclass
@@ -115,6 +153,14 @@ class ThreadJobQueue:
     def enqueue(self, call: JobCall) -> None:
         _check_args(call)
         self._pending.put((call, 0))
+
+    def enqueue_once(self, call: JobCall, *, key: str) -> bool:
+        # In-process enqueueing is a queue.put: coalescing would save nothing.
+        self.enqueue(call)
+        return True
+
+    def release(self, key: str) -> None:
+        pass
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():

@@ -170,8 +170,13 @@ class ReadsMixin:
         entity_ids: Iterable[int] | None = None,
         created_from: datetime | int | None = None,
         created_to: datetime | int | None = None,
+        answered: dict[str, Any] | None = None,
     ) -> Iterator[Event]:
-        """``GET /api/v4/events``; ``entity_ids`` (one ``entity``) are sent 10 per request."""
+        """``GET /api/v4/events``; ``entity_ids`` (one ``entity``) are sent 10 per request.
+
+        ``answered`` (without ``entity_ids``): gets ``{"date": …}``, amoCRM's clock when it
+        answered the first page — the moment the listing is as of (see ``ledger.event_reads``).
+        """
         params: dict[str, Any] = _window("created_at", created_from, created_to)
         if types:
             params["filter[type][]"] = list(types)
@@ -187,5 +192,5 @@ class ReadsMixin:
                        for chunk in chunked(unique, EVENT_ID_CHUNK)]
         for batch in batches:
             for raw in self.transport.items("/api/v4/events", embedded="events", params=batch,
-                                            limit=EVENTS_PAGE_LIMIT):
+                                            limit=EVENTS_PAGE_LIMIT, answered=answered):
                 yield Event.from_api(raw)

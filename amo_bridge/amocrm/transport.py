@@ -23,6 +23,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -101,8 +103,12 @@ class Transport:
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         json: Any = None,
         request_ids: Sequence[str] = (),
+        answered: dict[str, Any] | None = None,
     ) -> Any:
-        """Send one call; returns the decoded JSON body, or None for 204/empty."""
+        """Send one call; returns the decoded JSON body, or None for 204/empty.
+
+        ``answered``: filled with ``{"date": …}``, amoCRM's own ``Date`` header of the answer
+        (aware UTC, or None when absent or unreadable)."""
         method = method.upper()
         idempotent = method in IDEMPOTENT
         url = self.base_url + path
@@ -140,6 +146,8 @@ class Transport:
                 failures += 1
                 self._back_off(failures, f"{method} {path}: HTTP {status}", status=status)
                 continue
+            if answered is not None:
+                answered["date"] = _server_date(response)
             return self._outcome(response, method=method, path=path)
 
     def _back_off(self, failures: int, what: str, *, status: int | None = None) -> None:
@@ -187,12 +195,15 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         limit: int = 250,
         max_pages: int = 10_000,
+        answered: dict[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Yield each page body, following ``_links.next`` until it is absent or a 204."""
+        """Yield each page body, following ``_links.next`` until it is absent or a 204.
+
+        ``answered``: see :meth:`request`; filled from the *first* page's answer."""
         query: list[tuple[str, Any]] = _flatten({**(params or {}), "limit": limit})
         seen: set[str] = set()
-        for _ in range(max_pages):
-            body = self.request("GET", path, params=query)
+        for page in range(max_pages):
+            body = self.request("GET", path, params=query, answered=answered if page == 0 else None)
             if not body:
                 return
             yield body
@@ -206,9 +217,9 @@ class Transport:
 
     def items(
         self, path: str, *, embedded: str, params: Mapping[str, Any] | None = None,
-        limit: int = 250,
+        limit: int = 250, answered: dict[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        for page in self.pages(path, params=params, limit=limit):
+        for page in self.pages(path, params=params, limit=limit, answered=answered):
             yield from ((page.get("_embedded") or {}).get(embedded) or [])
 
 
@@ -232,6 +243,14 @@ def _never_sent(exc: Exception) -> bool:
     if isinstance(reason, MaxRetryError):
         reason = reason.reason
     return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _server_date(response: requests.Response) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(response.headers.get("Date") or "")
+    except (TypeError, ValueError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 def _retry_after(response: requests.Response) -> float | None:

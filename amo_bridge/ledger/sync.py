@@ -7,7 +7,7 @@ per up to 250 leads, never one per entity — and stage history comes from the e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,7 +23,7 @@ from amo_bridge.amocrm.webhook_dispatch import Disposition, EventKind, classify_
 from amo_bridge.amocrm.webhook_types import DigitalPipelineFields, WebhookEvent
 from amo_bridge.clock import Clock
 from amo_bridge.ledger.changes import Change, DigitalPipelineAction
-from amo_bridge.ledger.event_reads import EventReads
+from amo_bridge.ledger.event_reads import EventReads, dated_events_reader
 from amo_bridge.ledger.policies import PolicySkipped, policy_from_deal
 from amo_bridge.ledger.stages import (
     RESPONSIBLE_EVENT,
@@ -42,9 +42,13 @@ from amo_bridge.ledger.upsert import (
 )
 from amo_bridge.models import Account, AuditLog, Deal, OutboundWrite, SyncState
 
-#: Stage events are read for the window the batch's own timestamps span, widened by this much
-#: (amoCRM stamps the event and the lead's ``updated_at`` at the same moment, give or take).
+#: Stage events are read for the window the batch's own timestamps span, widened below by this
+#: much (an earlier move whose hook is late or lost; the reconcile poll covers anything older)…
 EVENT_MARGIN = timedelta(seconds=30)
+#: …and above by this much only: a lead re-read now has had no change after its ``updated_at``,
+#: and amoCRM stamps the event and ``updated_at`` at the same moment, give or take. A later move
+#: sends its own hook, and a later batch reads it.
+EVENT_MARGIN_AFTER = timedelta(seconds=5)
 PIPELINES_TTL = timedelta(hours=1)
 
 
@@ -113,13 +117,15 @@ class Fetched:
 
 def fetch(client: AmoClient, wanted: Wanted, *, status_names: dict[int, str] | None = None,
           reads: EventReads | None = None, now: datetime | None = None,
-          stored_before: datetime | None = None) -> Fetched:
+          stored_before: datetime | None = None,
+          settle: Callable[[float], None] | None = None) -> Fetched:
     """The API half of the mirror: batched re-reads, no database access at all.
 
     Remote calls never run inside a database transaction (a slow amoCRM must not hold locks,
     and SQLite would deadlock on the bridge's own bookkeeping writes). With ``reads`` (and
     ``now``, and when the batch's newest hook was stored), the events window is taken from
-    earlier reads where they can serve it (see :mod:`amo_bridge.ledger.event_reads`).
+    earlier reads where they can serve it (see :mod:`amo_bridge.ledger.event_reads`); with
+    ``settle`` (a sleep), a burst is read once it has settled there.
     """
     got = Fetched(status_names=status_names)
     got.leads = list(client.leads(ids=wanted.leads)) if wanted.leads else []
@@ -129,13 +135,11 @@ def fetch(client: AmoClient, wanted: Wanted, *, status_names: dict[int, str] | N
     got.contacts = list(client.contacts(ids=contact_ids)) if contact_ids else []
     stamps = wanted.stamps + [s for lead in got.leads if (s := from_unix(lead.updated_at))]
     if got.leads and stamps:
-        def read(start: int, end: int):
-            return client.events(types=[STATUS_EVENT, RESPONSIBLE_EVENT], entity="lead",
-                                 created_from=start, created_to=end)
-
+        read = dated_events_reader(client, types=[STATUS_EVENT, RESPONSIBLE_EVENT],
+                                   entity="lead", settle=settle)
         start = int((min(stamps) - EVENT_MARGIN).timestamp())
-        end = int((max(stamps) + EVENT_MARGIN).timestamp())
-        got.events = list(read(start, end)) if reads is None or now is None else reads.window(
+        end = int((max(stamps) + EVENT_MARGIN_AFTER).timestamp())
+        got.events = read(start, end)[0] if reads is None or now is None else reads.window(
             client.base_url, start, end, now=now, stored_before=stored_before, read=read)
     if got.status_names is None and any(lead.status_id == WON for lead in got.leads):
         got.status_names = {s.id: s.name for p in client.pipelines() for s in p.statuses}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,28 @@ from .seed import DEFAULT_SEED
 from .state import Simulator
 
 
-class QuietRequestHandler(WSGIRequestHandler):
+class SimulatedDateHandler(WSGIRequestHandler):
+    """Answers carry the simulator's clock in ``Date``, as amoCRM's carry amoCRM's: the bridge
+    dates its events listings by it (``ledger.event_reads``), and a test may move the clock."""
+
+    simulator: Simulator | None = None
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        if timestamp is None and self.simulator is not None:
+            timestamp = self.simulator.clock.now().timestamp()
+        return formatdate(timestamp, usegmt=True)
+
+
+class QuietRequestHandler(SimulatedDateHandler):
     """No access log line per request: tests and benchmarks make thousands of them."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+
+def _handler(app: Flask, *, quiet: bool) -> type[WSGIRequestHandler]:
+    base = QuietRequestHandler if quiet else SimulatedDateHandler
+    return type(base.__name__, (base,), {"simulator": app.extensions[EXTENSION]})
 
 
 @dataclass
@@ -67,8 +85,8 @@ def run_in_thread(
     """Serve ``app`` (default: a fresh app with the default seed) with a threaded werkzeug
     server on a free loopback port; call ``stop()`` (or use ``with``) to end it."""
     app = app or create_app()
-    handler = QuietRequestHandler if quiet else None
-    server = make_server(host, port, app, threaded=True, request_handler=handler)
+    server = make_server(host, port, app, threaded=True,
+                         request_handler=_handler(app, quiet=quiet))
     url = f"http://{host}:{server.server_port}"
     thread = threading.Thread(
         target=server.serve_forever,
@@ -89,7 +107,8 @@ def serve(
     ``seed_path`` defaults to the shipped demo seed; ``options`` are :class:`SimulatorConfig`
     fields (e.g. ``webhook_delivery="manual"``)."""
     app = create_app(SimulatorConfig(**options), seed=seed_path or DEFAULT_SEED)
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True,
+                         request_handler=_handler(app, quiet=False))
     _start_dispatcher(app, f"http://{host}:{server.server_port}")
     try:
         server.serve_forever()

@@ -1,12 +1,13 @@
 """Event reads reused across mirror batches: each window is read once in a burst, and a read
-never serves a hook that arrived after it began (its event may not have been listed yet)."""
+serves a later batch only for the part it is known to have listed completely — by amoCRM's own
+clock (the answer's ``Date``), or else by the bridge's (it began after the hook was stored)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from amo_bridge.amocrm.entities import Event
-from amo_bridge.ledger.event_reads import SETTLE, EventReads, _gaps
+from amo_bridge.ledger.event_reads import LIST_LAG, SETTLE, EventReads, _gaps
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BASE = int(T0.timestamp())
@@ -15,20 +16,24 @@ BASE = int(T0.timestamp())
 class Amo:
     """amoCRM's events list: immutable events, filtered by ``created_at`` (inclusive)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, dated: bool = False) -> None:
         self.events: list[Event] = []
         self.calls: list[tuple[int, int]] = []
+        self.now = BASE  # amoCRM's clock; sent as the answer's Date when ``dated``
+        self.dated = dated
 
-    def add(self, at: int) -> Event:
+    def add(self, at: int | None = None) -> Event:
+        at = self.now if at is None else at
         event = Event(id=f"e{len(self.events)}", type="lead_status_changed", entity_id=1,
                       entity_type="lead", created_by=0, created_at=at, value_after=(),
                       value_before=(), account_id=1)
         self.events.append(event)
         return event
 
-    def read(self, start: int, end: int) -> list[Event]:
+    def read(self, start: int, end: int) -> tuple[list[Event], datetime | None]:
         self.calls.append((start, end))
-        return [e for e in self.events if start <= e.created_at <= end]
+        answered = datetime.fromtimestamp(self.now, UTC) if self.dated else None
+        return [e for e in self.events if start <= e.created_at <= end], answered
 
 
 def test_gaps():
@@ -72,3 +77,44 @@ def test_no_reuse_within_settle_without_a_receipt_time_or_for_another_account():
         reads.window(key, BASE - 30, BASE + 30, now=began + timedelta(seconds=1),
                      stored_before=stored_before, read=amo.read)
         assert len(amo.calls) == 2, (stored_before, key)
+
+
+LAG = int(LIST_LAG.total_seconds())
+
+
+def test_a_dated_listing_serves_hooks_that_arrive_after_it_for_what_it_listed():
+    """A live burst: the moves happened, their hooks trickle in while batches run. A read
+    answered at amoCRM time D holds every event created up to D - LIST_LAG, whenever the hook
+    arrives; only the edge after that is read again."""
+    amo, reads = Amo(dated=True), EventReads()
+    burst = [amo.add(BASE + i % 3) for i in range(300)]
+    amo.now = BASE + 10
+    began = T0 + timedelta(seconds=10)
+    reads.window("acct", BASE - 30, BASE + 30, now=began, stored_before=began, read=amo.read)
+    late = amo.add(BASE + 12)  # a new move after the first listing
+    amo.now = BASE + 14
+    got = reads.window("acct", BASE - 30, BASE + 30, now=began + timedelta(seconds=1),
+                       stored_before=began + timedelta(seconds=1), read=amo.read)
+    assert {e.id for e in got} == {e.id for e in burst} | {late.id}
+    assert amo.calls == [(BASE - 30, BASE + 30), (BASE + 10 - LAG + 1, BASE + 30)]
+
+
+def test_events_created_within_the_list_lag_of_an_answer_are_read_again():
+    amo, reads = Amo(dated=True), EventReads()
+    amo.now = BASE + 1
+    early = amo.add(BASE)
+    reads.window("acct", BASE - 30, BASE + 30, now=T0, stored_before=T0, read=amo.read)
+    trailing = amo.add(BASE)  # listed late: it was created before the first answer
+    got = reads.window("acct", BASE - 30, BASE + 30, now=T0 + timedelta(seconds=1),
+                       stored_before=T0 + timedelta(seconds=1), read=amo.read)
+    assert {e.id for e in got} == {early.id, trailing.id}
+    assert amo.calls[1] == (BASE + 1 - LAG + 1, BASE + 30)
+
+
+def test_a_reconcile_poll_reuses_no_dated_listing_either():
+    amo, reads = Amo(dated=True), EventReads()
+    amo.add(BASE)
+    amo.now = BASE + 600
+    reads.window("acct", BASE - 30, BASE + 30, now=T0, stored_before=T0, read=amo.read)
+    reads.window("acct", BASE - 30, BASE + 30, now=T0, stored_before=None, read=amo.read)
+    assert len(amo.calls) == 2

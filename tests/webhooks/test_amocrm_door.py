@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from amo_bridge.app import create_app
 from amo_bridge.demo import serve_in_thread
 from amo_bridge.models import InboxEvent
 from amo_bridge.settings import load_settings
+from jobs.inbox import REDELIVERY_HORIZON, _claim
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "amocrm"
 FORM = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "amoCRM-Webhooks/3.0"}
@@ -96,16 +98,36 @@ def test_oversized_body_is_413(bridge):
     assert _rows(runtime) == []
 
 
-def test_a_redelivery_waiting_for_its_original_is_absorbed_but_kept(bridge):
+def test_a_redelivery_waiting_for_its_original_is_kept_and_absorbed_when_claimed(bridge):
     url, runtime = bridge
     body = (FIXTURES / "lead_status.txt").read_bytes()
-    for _ in range(3):
-        assert requests.post(url, data=body, headers=FORM, timeout=5).status_code == 200
-    first, second, third = _rows(runtime)
-    assert first.status == "pending"
-    assert second.status == third.status == "duplicate"
-    assert second.duplicate_of_id == third.duplicate_of_id == first.id
-    assert _queued(runtime) == [first.id]  # one job: the original reads the latest state
+    other = (FIXTURES / "lead_add.txt").read_bytes()
+    for data in (body, body, other, body):
+        assert requests.post(url, data=data, headers=FORM, timeout=5).status_code == 200
+    rows = _rows(runtime)
+    assert [r.status for r in rows] == ["pending"] * 4  # the door stores every request
+    first, second, third, fourth = rows
+    # The job woken by the third request claims the batch: the copies of the first body
+    # are absorbed into it, the other body stays in the batch.
+    claimed, resume = _claim(runtime, third.id, takeover=False)
+    assert sorted(claimed) == [first.id, third.id] and resume is False
+    rows = {r.id: r for r in _rows(runtime)}
+    assert rows[second.id].status == rows[fourth.id].status == "duplicate"
+    assert rows[second.id].duplicate_of_id == rows[fourth.id].duplicate_of_id == first.id
+    assert rows[first.id].status == rows[third.id].status == "processing"
+
+
+def test_an_identical_body_beyond_the_redelivery_horizon_is_not_absorbed(bridge):
+    url, runtime = bridge
+    body = (FIXTURES / "lead_status.txt").read_bytes()
+    for _ in range(2):
+        requests.post(url, data=body, headers=FORM, timeout=5)
+    first, second = _rows(runtime)
+    with runtime.session() as session:
+        session.get(InboxEvent, first.id).received_at = (
+            second.received_at - REDELIVERY_HORIZON - timedelta(seconds=1))
+    claimed, _ = _claim(runtime, second.id, takeover=False)
+    assert sorted(claimed) == [first.id, second.id]
 
 
 def test_an_identical_body_after_the_original_started_is_processed(bridge):
@@ -113,11 +135,12 @@ def test_an_identical_body_after_the_original_started_is_processed(bridge):
     url, runtime = bridge
     body = (FIXTURES / "dp_status.txt").read_bytes()
     requests.post(url, data=body, headers=FORM, timeout=5)
-    with runtime.session() as session:
-        session.query(InboxEvent).update({"status": "done"})
+    [first] = _rows(runtime)
+    assert _claim(runtime, first.id, takeover=False) == ([first.id], False)
     requests.post(url, data=body, headers=FORM, timeout=5)
     rows = _rows(runtime)
-    assert [r.status for r in rows] == ["done", "pending"]
+    assert [r.status for r in rows] == ["processing", "pending"]
+    assert _claim(runtime, rows[1].id, takeover=False) == ([rows[1].id], False)
     assert _queued(runtime) == [rows[0].id, rows[1].id]
 
 
@@ -149,3 +172,45 @@ def test_redis_down_still_answers_200_and_keeps_the_row(migrated_url, tmp_path):
     assert response.status_code == 200
     [row] = _rows(runtime)
     assert row.status == "pending"  # the sweeper will enqueue it once Redis is back
+
+
+@pytest.mark.redis
+def test_a_burst_wakes_one_job_and_the_job_rearms_the_wake_up(migrated_url, tmp_path,
+                                                              redis_conn, unique):
+    """RQ mode: while a job for the account waits, further hooks only store their rows; once
+    the job starts (and clears the flag, before it claims), the next hook wakes another."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from jobs.inbox import _clear_wake_flag
+    from jobs.queue import RQJobQueue
+
+    settings = load_settings({"DATABASE_URL": migrated_url, "INSTANCE_PATH": str(tmp_path),
+                              "REDIS_URL": "redis://127.0.0.1:1/0", "JOB_MODE": "rq"})
+    app = create_app(settings, start_background=False)
+    runtime = app.extensions["amo_bridge"]
+    runtime.queue = RQJobQueue(redis_conn, name=f"test-{unique}")
+    rq_queue = Queue(f"test-{unique}", connection=redis_conn, serializer=JSONSerializer)
+    with runtime.session() as session:
+        account, token = create_account(session, amocrm_id=29085712, subdomain="demo-broker",
+                                        base_url="http://127.0.0.1:1/s/demo-broker")
+    server = serve_in_thread(app)
+    url = f"{server.url}/webhooks/amocrm/{token}"
+    try:
+        bodies = [(FIXTURES / name).read_bytes()
+                  for name in ("lead_status.txt", "lead_add.txt", "lead_update_custom_fields.txt")]
+        for body in bodies:
+            assert requests.post(url, data=body, headers=FORM, timeout=5).status_code == 200
+        rows = _rows(runtime)
+        assert [job.args for job in rq_queue.jobs] == [[rows[0].id, account.id]]
+
+        _clear_wake_flag(runtime, account.id)  # what process_inbox does first
+        assert requests.post(url, data=bodies[0], headers=FORM, timeout=5).status_code == 200
+        newest = _rows(runtime)[-1]
+        assert [job.args for job in rq_queue.jobs] == [[rows[0].id, account.id],
+                                                       [newest.id, account.id]]
+        assert len(_rows(runtime)) == 4 and {r.status for r in _rows(runtime)} == {"pending"}
+    finally:
+        server.stop()
+        rq_queue.delete(delete_jobs=True)
+        redis_conn.delete(f"amo-bridge:wake:test-{unique}:inbox:{account.id}")
