@@ -21,16 +21,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from amo_bridge.imports.bulk import reserve_ids
+from amo_bridge.imports.bulk import insert_rows, reserve_ids
 from amo_bridge.imports.people import name_key
 from amo_bridge.imports.push import phone_label
 from amo_bridge.imports.rows import Client
 from amo_bridge.models import Contact, ContactKind, ContactPhone, ImportContact
 
 CHUNK = 500  # ids per IN (…) list
+_CONTACT = ContactKind.CONTACT.value
 
 
 @dataclass
@@ -176,19 +177,19 @@ class ContactResolver:
             return ids
         ids = reserve_ids(self.session, Contact.__table__, len(clients))
         rows = [{
-            "id": contact_id, "account_id": self.account_id, "kind": ContactKind.CONTACT.value,
+            "id": contact_id, "account_id": self.account_id, "kind": _CONTACT,
             "name": c.name[:255], "first_name": _cut(c.first_name, 128),
             "last_name": _cut(c.last_name, 128), "middle_name": _cut(c.middle_name, 128),
             "email": _cut(c.email, 255), "responsible_amocrm_id": c.responsible,
             "custom_fields": [], "is_deleted": False,
         } for contact_id, c in zip(ids, clients, strict=True)]
-        self.session.execute(insert(Contact.__table__), rows)
+        insert_rows(self.session, Contact.__table__, rows)
         phones = [{"account_id": self.account_id, "contact_id": contact_id, "phone": phone,
                    "label": phone_label(phone)}
                   for contact_id, c in zip(ids, clients, strict=True) for phone in c.phones]
         if phones:
-            self.session.execute(insert(ContactPhone.__table__), phones)
-        self.session.execute(insert(ImportContact.__table__), [
+            insert_rows(self.session, ContactPhone.__table__, phones)
+        insert_rows(self.session, ImportContact.__table__, [
             {"account_id": self.account_id, "contact_id": contact_id, "run_id": self.run_id,
              "status": "pending", "attempts": 0} for contact_id in ids])
         return ids

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from functools import lru_cache
 
 from amo_bridge.products import fold
 
@@ -30,6 +31,7 @@ _NOT_ALNUM = re.compile(r"[^0-9A-ZА-ЯЁ]")
 MAX_KEY = 255
 
 
+@lru_cache(maxsize=4096)  # a base names a handful of insurers in every row
 def insurer_slug(insurer: str | None) -> str:
     value = (insurer or "").casefold().replace("ё", "е")
     value = _LEGAL.sub(" ", value)

@@ -8,6 +8,8 @@ the report says why (renewal assignee rules still route its renewal).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,7 @@ def _tokens(name: str) -> list[str]:
     return [fold(part) for part in name.replace(".", ". ").split() if fold(part)]
 
 
+@lru_cache(maxsize=8192)  # a client's name is compared on every row that names them
 def name_key(name: str) -> str:
     """A person's name as compared: folded words, order ignored."""
     return " ".join(sorted(_tokens(name)))

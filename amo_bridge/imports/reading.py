@@ -1,4 +1,5 @@
-"""Opening a broker's file: XLSX through openpyxl's read-only mode, CSV through the csv module.
+"""Opening a broker's file: XLSX through calamine (openpyxl's read-only mode for what calamine
+does not tell, and for sheets too big to hold in memory), CSV through the csv module.
 
 The format is told by the file's first bytes, not its name (brokers rename files). CSV text is
 UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text") or cp1251; the delimiter
@@ -6,7 +7,8 @@ is whichever of ``;``, tab and ``,`` splits the first lines into the most consis
 a decimal comma in a ``;`` file makes ``,`` inconsistent, so it loses.
 
 Rows come out as tuples of raw values in file order; a row's position is its number as the
-spreadsheet shows it (row 1 is the first line). XLSX is streamed in constant memory.
+spreadsheet shows it (row 1 is the first line). An XLSX sheet is held in memory by calamine up
+to ``calamine_rows.IN_MEMORY_LIMIT``; a bigger one is streamed in constant memory.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from amo_bridge.imports import prefetch
+from amo_bridge.imports import calamine_rows, prefetch
 from amo_bridge.imports.problems import ImportFileError
 from amo_bridge.imports.values import EXCEL_EPOCH
 
@@ -50,6 +53,7 @@ class Sheet:
     fraction_columns: frozenset[int] = frozenset()
     total_rows: int | None = None
     epoch: date = EXCEL_EPOCH
+    reader: str = "csv"  # "calamine" or "openpyxl" for XLSX
     _closer: Any = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -113,20 +117,40 @@ def _open_xlsx(source: Source, wanted: str | None) -> Sheet:
         # Some programs write a wrong used range; read what is really there.
         ws.reset_dimensions()
         head_cells = list(ws.iter_rows(max_row=HEAD_ROWS))
-        head = [tuple(getattr(c, "value", None) for c in row) for row in head_cells]
         fraction = _percent_columns(head_cells)
+        epoch = book.epoch.date() if hasattr(book.epoch, "date") else EXCEL_EPOCH
+        fast = _calamine(source, ws)
+        if fast is not None:
+            # openpyxl told the sheet, its number formats and epoch; calamine reads the cells.
+            book.close()
+            head = list(islice(fast.rows, HEAD_ROWS))
+            return Sheet(format="xlsx", head=head, rest=fast.rows, name=ws.title,
+                         merged=fast.merged, fraction_columns=fraction, total_rows=total,
+                         epoch=epoch, reader="calamine", _closer=fast.close)
+        head = [tuple(getattr(c, "value", None) for c in row) for row in head_cells]
         if total is not None and total > prefetch.MIN_ROWS:
             rest: Iterator[tuple[Any, ...]] = prefetch.prefetched_rows(
                 source, ws.title, HEAD_ROWS + 1)
         else:
             rest = ws.iter_rows(min_row=HEAD_ROWS + 1, values_only=True)
-        epoch = book.epoch.date() if hasattr(book.epoch, "date") else EXCEL_EPOCH
         return Sheet(format="xlsx", head=head, rest=rest, name=ws.title,
                      merged=_merged_cells(ws), fraction_columns=fraction,
-                     total_rows=total, epoch=epoch, _closer=book.close)
+                     total_rows=total, epoch=epoch, reader="openpyxl", _closer=book.close)
     except BaseException:
         book.close()
         raise
+
+
+def _calamine(source: Source, ws: Any) -> calamine_rows.CalamineSheet | None:
+    """The sheet through calamine when it fits in memory (see calamine_rows), else None."""
+    get_source = getattr(ws, "_get_source", None)  # openpyxl's read-only worksheet
+    archive = getattr(ws.parent, "_archive", None)
+    path = getattr(ws, "_worksheet_path", None)
+    if get_source is None or archive is None or path is None:
+        return None
+    if archive.getinfo(path).file_size > calamine_rows.IN_MEMORY_LIMIT:
+        return None
+    return calamine_rows.open_rows(source, ws.title, xml=get_source)
 
 
 def _percent_columns(rows: list[tuple[Any, ...]]) -> frozenset[int]:

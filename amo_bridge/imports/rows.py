@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -100,7 +100,7 @@ class RowParser:
                 reader = partial(v.parse_percent, fraction=column.index in fraction_columns)
             else:
                 reader = readers[kind]
-            self._plan.append((name, column, reader))
+            self._plan.append((name, column, _memoized(reader)))
 
     # --- readers that need the account's dictionaries ---------------------------------------
 
@@ -164,18 +164,16 @@ class RowParser:
 
     def _cross_check(self, row: int, got: dict[str, Any], failed: set[str],
                      issues: list[Issue]) -> None:
-        def require(name: str) -> None:
+        for name in ("product", "ends_on"):
             if name not in got and name not in failed:
                 issues.append(self._issue("import.row.required", name, row, column_fields=name))
-
-        require("product")
-        require("ends_on")
         income = got.get("income")
         if isinstance(income, Decimal):
             del got["income"]
             got.setdefault("commission_pct", income)
-        has_name = any(n in got for n in ("client_name", "last_name", "first_name"))
-        if not has_name and "phone" not in got and not failed & {"client_name", "phone"}:
+        has_name = "client_name" in got or "last_name" in got or "first_name" in got
+        if not has_name and "phone" not in got and "client_name" not in failed \
+                and "phone" not in failed:
             where = "client_name" if "client_name" in self.columns else "phone"
             issues.append(self._issue("import.row.no_client", where, row))
         starts, ends = got.get("starts_on"), got.get("ends_on")
@@ -188,7 +186,8 @@ class RowParser:
         if kind == "ours" and premium is None and "premium" not in failed:
             issues.append(self._issue("import.row.no_premium", "premium", row))
         for name in ("premium", "income", "sum_insured", "deductible", "refund"):
-            if got.get(name) is not None and got[name] < 0:
+            amount = got.get(name)
+            if amount is not None and amount < 0:
                 issues.append(self._issue("import.row.negative", name, row))
         if "cancelled_on" in got:
             sold = got.get("sold_on") or got.get("starts_on")
@@ -257,6 +256,39 @@ class RowParser:
         if number and series and not _compact(number).startswith(_compact(series)):
             number = f"{series} {number}"
         return numbered_key(v.text(self.cell("insurer", cells)), number) if number else None
+
+
+#: Distinct cells remembered per column; past it the memo starts afresh (a column of unique
+#: values — names, numbers — must not grow it without end).
+MEMO_SIZE = 4096
+_MEMO_TYPES = (str, date, datetime)
+
+
+def _memoized(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``read`` answering a repeated cell from memory. A base repeats its products, insurers,
+    managers, dates and car makes in row after row, so each is read once. Only text and dates
+    are remembered: numbers would mix ``1``, ``1.0`` and ``True`` (equal keys, different
+    cells), and money is mostly unique anyway. A refusal is remembered too, and raised anew."""
+    memo: dict[Any, tuple[bool, Any]] = {}
+
+    def run(raw: Any) -> Any:
+        if raw.__class__ not in _MEMO_TYPES:
+            return read(raw)
+        hit = memo.get(raw)
+        if hit is None:
+            try:
+                hit = (True, read(raw))
+            except BadValue as exc:
+                hit = (False, (exc.key, exc.params))
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[raw] = hit
+        if hit[0]:
+            return hit[1]
+        key, params = hit[1]
+        raise BadValue(key, **params)
+
+    return run
 
 
 def _compact(value: str) -> str:

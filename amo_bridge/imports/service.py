@@ -124,7 +124,7 @@ class _Run:
             if rejected_out is not None else None
         self.contacts = ContactResolver(session, account.id, dry_run=options.dry_run,
                                         run_id=options.run_id)
-        self.writer = PolicyWriter(session, account.id, dry_run=options.dry_run,
+        self.writer = PolicyWriter(session, account.id, clock=clock, dry_run=options.dry_run,
                                    entered_by=options.entered_by)
         self.number_column = present.get("number")
 
@@ -216,17 +216,18 @@ class _Run:
             resolved = self.contacts.resolve([batch[i].client for i in need])
             for i, contact_id in zip(need, resolved, strict=True):
                 contacts[i] = contact_id
-            outcomes, to_price, warnings = self.writer.apply(planned, contacts,
-                                                             self._deals(batch))
-            for row, outcome in zip(batch, outcomes, strict=True):
+            written = self.writer.apply(planned, contacts, self._deals(batch))
+            for row, outcome in zip(batch, written.outcomes, strict=True):
                 if outcome == MISSING:
                     self.reject(row.row, row.cells, [Issue("import.row.no_such_policy",
                                                            row=row.row)])
                 else:
                     setattr(summary, outcome, getattr(summary, outcome) + 1)
-            self.result.issues.extend(warnings)
-            if to_price:
-                summary.money_lines += price_imported(self.session, to_price, clock=self.clock)
+            self.result.issues.extend(written.warnings)
+            if written.to_price or written.new_lines:
+                summary.money_lines += price_imported(self.session, written.to_price,
+                                                      clock=self.clock,
+                                                      new_lines=written.new_lines)
         if self.after_batch is not None:
             self.after_batch(number or summary.read + summary.empty + self.layout.header_row,
                              self.sheet.total_rows)

@@ -20,6 +20,7 @@ EXPONENT = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 # A leading =, @ or a +/- that goes on into a function call, a sheet reference or a DDE pipe:
 # what spreadsheet programs execute (OWASP "CSV injection"). Phones like "+7 (999) …" pass.
 _FORMULA_START = frozenset("=@+-")
+_EXACT = 2.0**53  # floats hold every whole number below this exactly
 _FORMULA = re.compile(r"^(?:[=@]|[+\-].*(?:[A-Za-zА-Яа-яЁё_]\w*\s*\(|[!|]))", re.S)
 
 
@@ -34,7 +35,10 @@ def text(value: object) -> str:
     elif isinstance(value, int):
         raw = str(value)
     elif isinstance(value, float):
-        raw = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        # A whole number is its digits, as far as a float holds them exactly: calamine reads
+        # every number as a float where openpyxl gave an int, and a phone or a policy number
+        # must not turn into «79161112233.0».
+        raw = str(int(value)) if value.is_integer() and abs(value) < _EXACT else repr(value)
     elif isinstance(value, datetime):
         raw = value.strftime("%d.%m.%Y") if value.time() == datetime.min.time() \
             else value.strftime("%d.%m.%Y %H:%M")

@@ -11,15 +11,17 @@ ledger key — a re-imported export).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from amo_bridge.imports.bulk import reserve_ids
+from amo_bridge.clock import Clock
+from amo_bridge.imports import pricing
+from amo_bridge.imports.bulk import insert_rows, reserve_ids
 from amo_bridge.imports.keys import insurer_slug, number_slug, numbered_key
+from amo_bridge.imports.pricing import ToPrice
 from amo_bridge.imports.problems import WARNING, Issue
 from amo_bridge.imports.rows import PolicyRow
 from amo_bridge.models import Policy, PolicySource
@@ -32,16 +34,19 @@ _COMPARED = ("kind", "product_code", "insurer", "number", "premium", "commission
 _DEFAULTS: dict[str, Any] = {name: None for name in _COMPARED}
 _DEFAULTS.update(premium=0, income=0, seller_share=0, issuer_share=0)
 _SPELLINGS = {"insurer": insurer_slug, "number": number_slug}
+_IMPORT = PolicySource.IMPORT.value
 
 
-@dataclass(frozen=True, slots=True)
-class ToPrice:
-    """A policy whose money the money engine must (re)compute after this batch."""
+@dataclass(slots=True)
+class Written:
+    """What :meth:`PolicyWriter.apply` did to a batch, and the money it leaves to book."""
 
-    policy_id: int
-    keep: frozenset[str]
-    cancellation: tuple[date, int] | None
-    price: bool
+    outcomes: list[str]  # per row: imported, updated, unchanged or missing
+    warnings: list[Issue]
+    #: Stored policies to price (changed ones; new ones with a cancellation to book).
+    to_price: list[ToPrice] = field(default_factory=list)
+    #: The sale lines of the new policies, priced before their INSERT (pricing.price_new).
+    new_lines: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -62,10 +67,11 @@ class Planned:
 
 
 class PolicyWriter:
-    def __init__(self, session: Session, account_id: int, *, dry_run: bool = False,
-                 entered_by: int | None = None) -> None:
+    def __init__(self, session: Session, account_id: int, *, clock: Clock,
+                 dry_run: bool = False, entered_by: int | None = None) -> None:
         self.session = session
         self.account_id = account_id
+        self.clock = clock
         self.dry_run = dry_run
         self.entered_by = entered_by
         self._elsewhere: dict[str, tuple[int, str]] | None = None
@@ -106,8 +112,8 @@ class PolicyWriter:
         return planned
 
     def apply(self, planned: Sequence[Planned], contacts: Sequence[int | None],
-              deals: Sequence[int | None]) -> tuple[list[str], list[ToPrice], list[Issue]]:
-        """Outcome per row, the policies to price, and warnings about protected policies."""
+              deals: Sequence[int | None]) -> Written:
+        """Write the batch: outcomes, warnings about protected policies, money to book."""
         outcomes: list[str] = []
         inserts: list[tuple[PolicyRow, dict[str, Any]]] = []
         updates: list[tuple[PolicyRow, Any, dict[str, Any], bool]] = []
@@ -133,27 +139,35 @@ class PolicyWriter:
                 updates.append((row, stored, changes, cancels))
             else:
                 outcomes.append(UNCHANGED)
+        written = Written(outcomes, warnings)
         if self.dry_run:
-            return outcomes, [], warnings
+            return written
         # Pricing happens in the same transaction as these writes (service._flush), so an
         # unchanged line was priced when it was written: it needs nothing now.
-        to_price = self._insert(inserts) + self._update(updates)
-        return outcomes, to_price, warnings
+        self._insert(inserts, written)
+        written.to_price += self._update(updates)
+        return written
 
-    def _insert(self, inserts: list[tuple[PolicyRow, dict[str, Any]]]) -> list[ToPrice]:
+    def _insert(self, inserts: list[tuple[PolicyRow, dict[str, Any]]], written: Written
+                ) -> None:
         if not inserts:
-            return []
+            return
         ids = reserve_ids(self.session, Policy.__table__, len(inserts))
         payload = []
+        ours = []
         for policy_id, (row, links) in zip(ids, inserts, strict=True):
             values = {**_DEFAULTS, "insured_object": {}, "contact_id": None, "deal_id": None,
-                      **row.values, **links}
-            payload.append({**values, "id": policy_id, "account_id": self.account_id,
-                            "external_key": row.key, "source": PolicySource.IMPORT.value,
-                            "entered_by_amocrm_id": self.entered_by})
-        self.session.execute(insert(Policy.__table__), payload)  # Core: one executemany
-        return [ToPrice(pid, row.keep, row.cancellation, row.values["kind"] == "ours")
-                for pid, (row, _) in zip(ids, inserts, strict=True)]
+                      **row.values, **links, "id": policy_id, "account_id": self.account_id,
+                      "external_key": row.key, "source": _IMPORT,
+                      "entered_by_amocrm_id": self.entered_by}
+            payload.append(values)
+            if values["kind"] == "ours":
+                ours.append((values, row.keep))
+            if row.cancellation is not None:
+                written.to_price.append(ToPrice(policy_id, row.keep, row.cancellation, False))
+        # Priced before the INSERT: the figures go in with the policy, no UPDATE after it.
+        written.new_lines = pricing.price_new(self.session, ours, clock=self.clock)
+        insert_rows(self.session, Policy.__table__, payload)  # one executemany
 
     def _update(self, updates: list[tuple[PolicyRow, Any, dict[str, Any], bool]]
                 ) -> list[ToPrice]:

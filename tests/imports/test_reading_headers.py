@@ -8,7 +8,7 @@ import io
 import pytest
 import xlsxwriter
 
-from amo_bridge.imports import fields
+from amo_bridge.imports import calamine_rows, fields
 from amo_bridge.imports.headers import ALIAS, IGNORED, MAPPED, UNKNOWN, detect_layout, parse_map
 from amo_bridge.imports.prefetch import prefetched_rows
 from amo_bridge.imports.problems import ImportFileError
@@ -133,13 +133,14 @@ def test_alias_table_has_no_contradictions_and_knows_the_ledger_export():
     assert index[fields.header_key("№ полиса")] == "number"
 
 
-def test_a_big_sheet_streams_the_same_rows_from_a_helper_process(tmp_path):
+def test_a_big_sheet_streams_the_same_rows_from_a_helper_process(tmp_path, monkeypatch):
     path = tmp_path / "big.xlsx"
     book = xlsxwriter.Workbook(str(path))
     ws = book.add_worksheet("Данные")
     for r in range(HEAD_ROWS + 1200):
         ws.write_row(r, 0, [f"строка {r}", r * 1.5, None if r % 3 else "x"])
     book.close()
+    monkeypatch.setattr(calamine_rows, "IN_MEMORY_LIMIT", -1)  # a sheet too big for calamine
     sheet = open_sheet(path)
     direct = list(sheet.rest)
     sheet.close()
