@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,10 +125,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             **pool,
         )
+        key = ":memory:" if memory else str(Path(database or "").expanduser().resolve())
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
-        event.listen(engine, "commit", _sqlite_on_end)
-        event.listen(engine, "rollback", _sqlite_on_end)
+        event.listen(engine, "begin", lambda connection: _sqlite_on_begin(connection, key))
+        event.listen(engine, "commit",
+                     lambda connection: _sqlite_on_end(connection, key, "COMMIT"))
+        event.listen(engine, "rollback",
+                     lambda connection: _sqlite_on_end(connection, key, "ROLLBACK"))
+        event.listen(engine, "reset", _sqlite_on_reset)
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
     _forget_connections_of_parent(engine)
@@ -175,8 +180,35 @@ class NestedWriteTransaction(RuntimeError):
 
 _writers = threading.local()
 
+#: One writer per SQLite file at a time *within a process*, queued on a lock. SQLite admits one
+#: writer anyway, but its busy handler makes a waiter sleep 1, 2, 5 … 100 ms between retries:
+#: under a burst (32 webhook threads) the write lock then sits free while its waiters sleep,
+#: and latency piles up. A waiter here is woken the moment the lock is released; only the
+#: processes' turns are left to SQLite's busy handler.
+WRITE_LOCK_TIMEOUT_SECONDS = 30  # as the busy timeout
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
 
-def _sqlite_on_begin(connection: Any) -> None:
+
+def _write_lock(key: str) -> threading.Lock:
+    lock = _write_locks.get(key)
+    if lock is None:
+        with _write_locks_guard:
+            lock = _write_locks.setdefault(key, threading.Lock())
+    return lock
+
+
+def _fresh_write_locks_after_fork() -> None:
+    # A lock held by a thread of the parent would never be released in the child.
+    global _write_locks_guard
+    _write_locks.clear()
+    _write_locks_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_write_locks_after_fork)
+
+
+def _sqlite_on_begin(connection: Any, key: str) -> None:
     if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
         connection.exec_driver_sql("BEGIN")  # read-only work: WAL readers never block
         return
@@ -186,14 +218,46 @@ def _sqlite_on_begin(connection: Any) -> None:
             "a write transaction is already open in this thread (SQLite would deadlock); "
             "commit the outer unit of work first"
         )
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    lock = _write_lock(key)
+    if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT_SECONDS):
+        raise TimeoutError(f"database is locked: no write turn in {WRITE_LOCK_TIMEOUT_SECONDS} s")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        lock.release()
+        raise
     _writers.depth = depth + 1
-    connection.info["amo_bridge_writer"] = True
+    connection.info["amo_bridge_writer"] = key
 
 
-def _sqlite_on_end(connection: Any) -> None:
-    if connection.info.pop("amo_bridge_writer", False):
-        _writers.depth = max(0, getattr(_writers, "depth", 1) - 1)
+def _sqlite_on_end(connection: Any, key: str, verb: str) -> None:
+    """End a write transaction and hand the write turn on.
+
+    SQLAlchemy's commit and rollback events fire *before* its own COMMIT/ROLLBACK, so the
+    transaction is ended here (SQLAlchemy's then finds none open: a no-op in pysqlite) — the
+    turn must not pass while SQLite still holds the lock.
+    """
+    if connection.info.get("amo_bridge_writer") is None:
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if verb == "COMMIT":
+        dbapi_connection.execute("COMMIT")  # a failure keeps the turn; the rollback ends it
+    else:
+        try:
+            dbapi_connection.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            pass  # SQLite had already rolled back (e.g. after a full disk)
+    connection.info.pop("amo_bridge_writer", None)
+    _writers.depth = max(0, getattr(_writers, "depth", 1) - 1)
+    _write_lock(key).release()
+
+
+def _sqlite_on_reset(_dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+    # A connection returned to the pool without its commit or rollback event (dropped by
+    # garbage collection): its write turn must not stay taken.
+    key = record.info.pop("amo_bridge_writer", None)
+    if key is not None:
+        _write_lock(key).release()
 
 
 class Database:

@@ -15,8 +15,10 @@ commit still stands: the row stays in its pending state and the sweeper re-enque
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
+import os
 import queue as stdlib_queue
 import threading
 import time
@@ -220,6 +222,56 @@ class ThreadJobQueue:
         with self._lock:
             self._pending.put((call, attempt))
             self._busy -= 1
+
+
+class Wakes:
+    """Wake-ups (:meth:`JobQueue.enqueue_once`) sent from one thread per process, coalesced.
+
+    A request that stored work calls :meth:`wake` — a dict write, no I/O — and the sender
+    thread passes each key's wake-up to the queue within :data:`interval` seconds: one ``SET NX``
+    per key per interval and process, however many requests came in, and no Redis round trip
+    in the request. Work left unsent when the process dies abruptly is pending in the database
+    and the sweeper wakes it; a normal exit sends what is due (``atexit``).
+    """
+
+    def __init__(self, queue: JobQueue, *, interval: float = 0.02) -> None:
+        self.queue = queue
+        self.interval = interval
+        self._due: dict[str, JobCall] = {}
+        self._lock = threading.Lock()
+        self._signal = threading.Event()
+        self._owner_pid: int | None = None  # the sender thread belongs to one process
+
+    def wake(self, call: JobCall, *, key: str) -> None:
+        _check_args(call)
+        with self._lock:
+            self._due.setdefault(key, call)
+            if self._owner_pid != os.getpid():  # first use in this process (gunicorn forks)
+                self._owner_pid = os.getpid()
+                threading.Thread(target=self._run, name="amo-bridge-wakes", daemon=True).start()
+                atexit.register(self.flush)
+        self._signal.set()
+
+    def flush(self) -> int:
+        """Send every due wake-up now; returns how many jobs were enqueued."""
+        with self._lock:
+            due, self._due = self._due, {}
+        sent = 0
+        for key, call in due.items():
+            try:
+                sent += bool(self.queue.enqueue_once(call, key=key))
+            except Exception as exc:  # noqa: BLE001 - Redis down or any queue trouble
+                # The work is committed in its pending state; the sweeper will wake it.
+                log.warning("could not wake %s for %s (%s); the sweeper will", call.func, key,
+                            exc)
+        return sent
+
+    def _run(self) -> None:
+        while True:
+            self._signal.wait()
+            time.sleep(self.interval)  # let the burst gather
+            self._signal.clear()
+            self.flush()
 
 
 def make_queue(mode: str, *, redis: Any = None) -> JobQueue:

@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, request
-from redis.exceptions import RedisError
 from sqlalchemy import insert, select
 
 from amo_bridge.accounts import token_hash
@@ -29,7 +28,7 @@ from amo_bridge.amocrm.webhook import account_id_of
 from amo_bridge.db import Database
 from amo_bridge.models import Account, InboxEvent, InboxStatus
 from amo_bridge.web.problems import problem
-from jobs.queue import JobCall
+from jobs.queue import JobCall, Wakes
 
 log = logging.getLogger(__name__)
 bp = Blueprint("amocrm_webhooks", __name__)
@@ -81,19 +80,28 @@ def _store(token: str, *, source: str) -> Response:
     # One INSERT and a commit, in plain Core: this door is the bridge's busiest path.
     with runtime.db.engine.begin() as connection:
         row_id = connection.execute(_INSERT, values).inserted_primary_key[0]
-    _wake(runtime.queue, row_id, account.id)
+    _wake(runtime, row_id, account.id)
     return Response("ok", status=200, mimetype="text/plain")
 
 
-def _wake(queue, row_id: int, account_id: int) -> None:
-    """Make sure a job will look at the account's pending rows (one waiting job is enough)."""
-    try:
-        queue.enqueue_once(JobCall(PROCESS_JOB, (row_id, account_id)),
-                           key=f"inbox:{account_id}")
-    except RedisError as exc:
-        # The row is committed in its pending state; the sweeper will pick it up.
-        log.warning("could not wake the inbox job for row %s (%s); the sweeper will", row_id,
-                    exc)
+def _wake(runtime, row_id: int, account_id: int) -> None:
+    """Make sure a job will look at the account's pending rows (one waiting job is enough).
+
+    With Redis, the wake-up leaves from the process's sender thread (``jobs.queue.Wakes``), so
+    the answer waits for no Redis round trip; in-process queues take it at once.
+    """
+    call, key = JobCall(PROCESS_JOB, (row_id, account_id)), f"inbox:{account_id}"
+    if runtime.queue.mode != "rq":
+        runtime.queue.enqueue_once(call, key=key)
+        return
+    wakes = runtime.extras.get("inbox_wakes")
+    if wakes is None:
+        with _wakes_lock:
+            wakes = runtime.extras.setdefault("inbox_wakes", Wakes(runtime.queue))
+    wakes.wake(call, key=key)
+
+
+_wakes_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +37,13 @@ def bridge(migrated_url, tmp_path):
 def _rows(runtime):
     with runtime.session() as session:
         return session.query(InboxEvent).order_by(InboxEvent.id).all()
+
+
+def _wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
 
 
 def _queued(runtime):
@@ -201,15 +209,19 @@ def test_a_burst_wakes_one_job_and_the_job_rearms_the_wake_up(migrated_url, tmp_
                   for name in ("lead_status.txt", "lead_add.txt", "lead_update_custom_fields.txt")]
         for body in bodies:
             assert requests.post(url, data=body, headers=FORM, timeout=5).status_code == 200
+        runtime.extras["inbox_wakes"].flush()  # its thread would within 20 ms
         rows = _rows(runtime)
         assert [job.args for job in rq_queue.jobs] == [[rows[0].id, account.id]]
+        assert requests.post(url, data=bodies[1], headers=FORM, timeout=5).status_code == 200
+        assert runtime.extras["inbox_wakes"].flush() == 0  # a job is already waiting
 
         _clear_wake_flag(runtime, account.id)  # what process_inbox does first
         assert requests.post(url, data=bodies[0], headers=FORM, timeout=5).status_code == 200
+        _wait_for(lambda: len(rq_queue.jobs) == 2)  # the sender thread, this time
         newest = _rows(runtime)[-1]
         assert [job.args for job in rq_queue.jobs] == [[rows[0].id, account.id],
                                                        [newest.id, account.id]]
-        assert len(_rows(runtime)) == 4 and {r.status for r in _rows(runtime)} == {"pending"}
+        assert len(_rows(runtime)) == 5 and {r.status for r in _rows(runtime)} == {"pending"}
     finally:
         server.stop()
         rq_queue.delete(delete_jobs=True)
