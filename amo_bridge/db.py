@@ -105,12 +105,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, autocommit: bool = False) -> Engine:
     """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys.
 
     Both backends pool their connections: opening a SQLite connection and setting its pragmas
     costs more than a webhook's whole INSERT. A pooled connection is never used across a fork
-    (see :func:`_forget_connections_of_parent`).
+    (see :func:`_forget_connections_of_parent`). ``autocommit`` (server databases only): every
+    statement is its own transaction and connections are not pinged on checkout — for callers
+    that run single statements and retry one on a broken connection (:mod:`amo_bridge.db_insert`).
     """
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -125,7 +127,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             **pool,
         )
-        key = ":memory:" if memory else str(Path(database or "").expanduser().resolve())
+        key = sqlite_write_key(url)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", lambda connection: _sqlite_on_begin(connection, key))
         event.listen(engine, "commit",
@@ -134,9 +136,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                      lambda connection: _sqlite_on_end(connection, key, "ROLLBACK"))
         event.listen(engine, "reset", _sqlite_on_reset)
     else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {
+            "pool_pre_ping": True}
+        engine = create_engine(url, echo=echo, pool_size=5, max_overflow=10, **options)
     _forget_connections_of_parent(engine)
     return engine
+
+
+def sqlite_write_key(url: str) -> str:
+    """The key of a SQLite file's write turns: its resolved path."""
+    database = make_url(url).database
+    if url in ("sqlite://", "sqlite:///:memory:") or not database:
+        return ":memory:"
+    return str(Path(database).expanduser().resolve())
 
 
 def _forget_connections_of_parent(engine: Engine) -> None:
@@ -208,26 +220,36 @@ def _fresh_write_locks_after_fork() -> None:
 os.register_at_fork(after_in_child=_fresh_write_locks_after_fork)
 
 
-def _sqlite_on_begin(connection: Any, key: str) -> None:
-    if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
-        connection.exec_driver_sql("BEGIN")  # read-only work: WAL readers never block
-        return
+def take_write_turn(key: str) -> None:
+    """This thread's turn to write the SQLite file ``key`` (see :data:`WRITE_LOCK_TIMEOUT_SECONDS`
+    above); pair with :func:`give_write_turn` once the transaction has ended."""
     depth = getattr(_writers, "depth", 0)
     if depth:
         raise NestedWriteTransaction(
             "a write transaction is already open in this thread (SQLite would deadlock); "
             "commit the outer unit of work first"
         )
-    lock = _write_lock(key)
-    if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT_SECONDS):
+    if not _write_lock(key).acquire(timeout=WRITE_LOCK_TIMEOUT_SECONDS):
         raise TimeoutError(f"database is locked: no write turn in {WRITE_LOCK_TIMEOUT_SECONDS} s")
+    _writers.depth = depth + 1
+
+
+def give_write_turn(key: str) -> None:
+    _writers.depth = max(0, getattr(_writers, "depth", 1) - 1)
+    _write_lock(key).release()
+
+
+def _sqlite_on_begin(connection: Any, key: str) -> None:
+    if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
+        connection.exec_driver_sql("BEGIN")  # read-only work: WAL readers never block
+        return
+    take_write_turn(key)
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:
-        lock.release()
+        give_write_turn(key)
         raise
-    _writers.depth = depth + 1
-    connection.info["amo_bridge_writer"] = key
+    connection.info["amo_bridge_writer"] = (key, threading.get_ident())
 
 
 def _sqlite_on_end(connection: Any, key: str, verb: str) -> None:
@@ -248,16 +270,23 @@ def _sqlite_on_end(connection: Any, key: str, verb: str) -> None:
         except sqlite3.OperationalError:
             pass  # SQLite had already rolled back (e.g. after a full disk)
     connection.info.pop("amo_bridge_writer", None)
-    _writers.depth = max(0, getattr(_writers, "depth", 1) - 1)
-    _write_lock(key).release()
+    give_write_turn(key)
 
 
-def _sqlite_on_reset(_dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+def _sqlite_on_reset(dbapi_connection: Any, record: Any, reset_state: Any) -> None:
     # A connection returned to the pool without its commit or rollback event (dropped by
-    # garbage collection): its write turn must not stay taken.
-    key = record.info.pop("amo_bridge_writer", None)
-    if key is not None:
-        _write_lock(key).release()
+    # garbage collection): its write turn must not stay taken, nor SQLite's lock.
+    writer = record.info.pop("amo_bridge_writer", None)
+    if writer is not None:
+        try:
+            dbapi_connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # no transaction left
+        key, owner = writer
+        if owner == threading.get_ident():
+            give_write_turn(key)
+        else:
+            _write_lock(key).release()  # the owner's thread keeps its count; nothing to do
 
 
 class Database:

@@ -22,8 +22,11 @@ threads = int(os.environ.get("WEB_THREADS", "8"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-max_requests = 5000
-max_requests_jitter = 500
+# Recycle workers now and then (a slow leak in a dependency stays bounded) — but rarely: a new
+# worker imports the whole app, about a second of CPU, and at webhook-burst rates a small
+# limit would restart every worker each few seconds.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
+max_requests_jitter = max_requests // 10
 # The app creates its database pool and (embedded mode) its worker thread per process.
 preload_app = False
 accesslog = "-"

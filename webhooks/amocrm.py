@@ -1,146 +1,160 @@
 """The amoCRM doors: account webhooks and the Digital Pipeline hook.
 
-Each door only verifies, stores, enqueues after commit and answers (CONVENTIONS rule 5).
-amoCRM switches a hook off after 100 failed answers in two hours (AMOCRM.md), so every request
-that carries the right secret and the right ``account[id]`` — parseable or not, any content type —
-is stored and answered 200. Only requests that are not from the connected account fail: an
-unknown secret (404), another account's id (403), a body over the limit (413). Parsing and the
-API re-reads happen in the job, never in the request: amoCRM waits at most 2 seconds.
+Each door only verifies, stores, wakes the job and answers (CONVENTIONS rule 5). amoCRM switches
+a hook off after 100 failed answers in two hours (AMOCRM.md), so every request that carries the
+right secret and the right ``account[id]`` — parseable or not, any content type — is stored and
+answered 200. Only requests that are not from the connected account fail: an unknown secret
+(404), another account's id (403), a body over the limit (413). Parsing and the API re-reads
+happen in the job, never in the request: amoCRM waits at most 2 seconds.
 
-A true redelivery (the same body while its original still waits) is recognised when the job
-claims its batch, not here: the door stays one INSERT and a commit (see ``jobs.inbox``).
+The doors are the bridge's busiest path — a mass action in amoCRM is thousands of hooks — so
+they are a plain WSGI function in front of Flask (:class:`AmocrmDoors`), with nothing a request
+does not need: no request context or URL map, the account's address remembered for a few
+seconds (``webhooks.addresses``), one INSERT and its COMMIT (``amo_bridge.db_insert``), and the
+job's wake-up left to a sender thread (``jobs.queue.Wakes``). A true redelivery (the same body
+while its original still waits) is recognised when the job claims its batch (``jobs.inbox``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import json
 import logging
+import re
 import threading
-import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from flask import Blueprint, Response, current_app, request
-from sqlalchemy import insert, select
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_input_stream
 
-from amo_bridge.accounts import token_hash
 from amo_bridge.amocrm.webhook import account_id_of
-from amo_bridge.db import Database
-from amo_bridge.models import Account, InboxEvent, InboxStatus
-from amo_bridge.web.problems import problem
+from amo_bridge.db_insert import RowInsert
+from amo_bridge.logs import request_id_var
+from amo_bridge.models import InboxEvent, InboxStatus
 from jobs.queue import JobCall, Wakes
+from jobs.runtime import Runtime
+from webhooks.addresses import AddressBook
 
 log = logging.getLogger(__name__)
-bp = Blueprint("amocrm_webhooks", __name__)
 
+PREFIX = "/webhooks/amocrm/"
+SOURCES = {"": "amocrm", "dp": "amocrm_dp"}  # /webhooks/amocrm/<token>[/dp]
 PROCESS_JOB = "jobs.inbox.process_inbox"
-_KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "X-Forwarded-For", "Content-Type")
-#: How long a process trusts its memory of a webhook address. A rotated or deleted secret stops
-#: working within this long; every request in between saves an account lookup.
-ADDRESS_TTL_SECONDS = 10.0
-#: Built once: the statement is compiled once per dialect and reused with each row's values.
-_INSERT = insert(InboxEvent.__table__)
+#: Request headers kept with the body, by their WSGI names.
+_KEPT_HEADERS = (("User-Agent", "HTTP_USER_AGENT"),
+                 ("X-Amocrm-Requestid", "HTTP_X_AMOCRM_REQUESTID"),
+                 ("X-Forwarded-For", "HTTP_X_FORWARDED_FOR"), ("Content-Type", "CONTENT_TYPE"))
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_STATUS_LINES = {200: "200 OK", 403: "403 Forbidden", 404: "404 Not Found",
+                 405: "405 Method Not Allowed", 413: "413 Request Entity Too Large",
+                 500: "500 Internal Server Error"}
+
+Answer = tuple[int, bytes, str]  # status, body, content type
+StartResponse = Callable[..., Any]
 
 
-@bp.post("/webhooks/amocrm/<token>")
-def account_webhook(token: str) -> Response:
-    return _store(token, source="amocrm")
+class AmocrmDoors:
+    """WSGI middleware: ``/webhooks/amocrm/<token>[/dp]`` here, everything else to ``inner``.
 
-
-@bp.post("/webhooks/amocrm/<token>/dp")
-def digital_pipeline_webhook(token: str) -> Response:
-    return _store(token, source="amocrm_dp")
-
-
-def _store(token: str, *, source: str) -> Response:
-    runtime = current_app.extensions["amo_bridge"]
-    body = request.get_data(cache=False)  # MAX_CONTENT_LENGTH turns an oversized body into 413
-    account = _addresses(current_app).find(runtime.db, token)
-    if account is None:
-        return problem(404, "Not Found", "Unknown webhook address.")
-    claimed = account_id_of(body, request.content_type)
-    if claimed is not None and claimed != account.amocrm_id:
-        log.warning(
-            "webhook for account %s arrived at the address of account %s; refused",
-            claimed, account.amocrm_id, extra={"account_id": account.id},
-        )
-        return problem(403, "Forbidden", "This address belongs to another amoCRM account.")
-
-    now = runtime.clock.now()
-    headers = request.headers
-    values = {
-        "account_id": account.id, "source": source, "received_at": now,
-        "content_type": headers.get("Content-Type"),
-        "headers": {k: v for k in _KEPT_HEADERS if (v := headers.get(k))},
-        "body": body,
-        # Redeliveries are recognised by this digest when the job claims its batch (jobs.inbox).
-        "body_sha256": hashlib.sha256(source.encode() + b"\0" + body).hexdigest(),
-        "status": InboxStatus.PENDING, "attempts": 0, "updated_at": now,
-    }
-    # One INSERT and a commit, in plain Core: this door is the bridge's busiest path.
-    with runtime.db.engine.begin() as connection:
-        row_id = connection.execute(_INSERT, values).inserted_primary_key[0]
-    _wake(runtime, row_id, account.id)
-    return Response("ok", status=200, mimetype="text/plain")
-
-
-def _wake(runtime, row_id: int, account_id: int) -> None:
-    """Make sure a job will look at the account's pending rows (one waiting job is enough).
-
-    With Redis, the wake-up leaves from the process's sender thread (``jobs.queue.Wakes``), so
-    the answer waits for no Redis round trip; in-process queues take it at once.
+    ``runtime_of()`` gives the app's runtime at call time (tests may swap its queue).
     """
-    call, key = JobCall(PROCESS_JOB, (row_id, account_id)), f"inbox:{account_id}"
-    if runtime.queue.mode != "rq":
-        runtime.queue.enqueue_once(call, key=key)
-        return
-    wakes = runtime.extras.get("inbox_wakes")
-    if wakes is None:
-        with _wakes_lock:
-            wakes = runtime.extras.setdefault("inbox_wakes", Wakes(runtime.queue))
-    wakes.wake(call, key=key)
 
-
-_wakes_lock = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class _Address:
-    id: int
-    amocrm_id: int
-
-
-class _AddressBook:
-    """Webhook secret → account, remembered per process for :data:`ADDRESS_TTL_SECONDS`."""
-
-    def __init__(self) -> None:
-        self._known: dict[str, tuple[_Address, float]] = {}
+    def __init__(self, inner: Callable[..., Iterable[bytes]], runtime_of: Callable[[], Runtime],
+                 *, max_body_bytes: int) -> None:
+        self.inner = inner
+        self.runtime_of = runtime_of
+        self.max_body_bytes = max_body_bytes
+        self._parts: dict[int, tuple[AddressBook, RowInsert, Wakes | None]] = {}
         self._lock = threading.Lock()
 
-    def find(self, database: Database, token: str) -> _Address | None:
-        digest = token_hash(token)
-        now = time.monotonic()
-        with self._lock:
-            known = self._known.get(digest)
-        if known is not None and known[1] > now:
-            return known[0]
-        with database.engine.connect() as connection:
-            found = connection.execute(
-                select(Account.id, Account.amocrm_id, Account.webhook_token_hash)
-                .where(Account.webhook_token_hash == digest)
-            ).first()
-        if found is None or not hmac.compare_digest(found.webhook_token_hash, digest):
-            return None  # unknown addresses are not remembered: a new account works at once
-        address = _Address(found.id, found.amocrm_id)
-        with self._lock:
-            if len(self._known) > 10_000:
-                self._known.clear()
-            self._known[digest] = (address, now + ADDRESS_TTL_SECONDS)
-        return address
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(PREFIX):
+            return self.inner(environ, start_response)
+        token, _, tail = path[len(PREFIX):].partition("/")
+        if not token or tail not in SOURCES:
+            return self.inner(environ, start_response)
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        reset = request_id_var.set(request_id)
+        try:
+            if environ.get("REQUEST_METHOD") != "POST":
+                status, body, content_type = _problem(405, "Method Not Allowed",
+                                                      "Webhooks are POSTed.")
+            else:
+                status, body, content_type = self._store(environ, token, SOURCES[tail])
+        except Exception:  # noqa: BLE001 - answered as a problem, never an HTML traceback
+            log.exception("webhook door failed")
+            status, body, content_type = _problem(
+                500, "Internal Server Error", "The error was logged with the request id.")
+        finally:
+            request_id_var.reset(reset)
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                   ("X-Request-ID", request_id)]
+        if status == 405:
+            headers.append(("Allow", "POST"))
+        start_response(_STATUS_LINES[status], headers)
+        return [body]
+
+    def _store(self, environ: dict[str, Any], token: str, source: str) -> Answer:
+        runtime = self.runtime_of()
+        addresses, insert, wakes = self._parts_for(runtime)
+        try:
+            body = get_input_stream(environ, max_content_length=self.max_body_bytes).read()
+        except RequestEntityTooLarge:
+            return _problem(413, "Request Entity Too Large",
+                            f"The body is over {self.max_body_bytes} bytes.")
+        address = addresses.find(token)
+        if address is None:
+            return _problem(404, "Not Found", "Unknown webhook address.")
+        content_type = environ.get("CONTENT_TYPE") or None
+        claimed = account_id_of(body, content_type)
+        if claimed is not None and claimed != address.amocrm_id:
+            log.warning(
+                "webhook for account %s arrived at the address of account %s; refused",
+                claimed, address.amocrm_id, extra={"account_id": address.account_id},
+            )
+            return _problem(403, "Forbidden", "This address belongs to another amoCRM account.")
+
+        now = runtime.clock.now()
+        row_id = insert({
+            "account_id": address.account_id, "source": source, "received_at": now,
+            "content_type": content_type,
+            "headers": {name: value for name, key in _KEPT_HEADERS if (value := environ.get(key))},
+            "body": body,
+            # Redeliveries are recognised by this digest when the job claims its batch.
+            "body_sha256": hashlib.sha256(source.encode() + b"\0" + body).hexdigest(),
+            "status": InboxStatus.PENDING, "attempts": 0, "updated_at": now,
+        })
+        call = JobCall(PROCESS_JOB, (row_id, address.account_id))
+        key = f"inbox:{address.account_id}"
+        if wakes is None:
+            runtime.queue.enqueue_once(call, key=key)  # in-process queues: a put, no I/O
+        else:
+            wakes.wake(call, key=key)
+        return 200, b"ok", "text/plain; charset=utf-8"
+
+    def flush_wakes(self) -> int:
+        """Send the due wake-ups now (their thread would within ``Wakes.interval``)."""
+        return sum(parts[2].flush() for parts in list(self._parts.values()) if parts[2])
+
+    def _parts_for(self, runtime: Runtime) -> tuple[AddressBook, RowInsert, Wakes | None]:
+        parts = self._parts.get(id(runtime))
+        if parts is None or parts[1].database is not runtime.db:
+            with self._lock:
+                wakes = Wakes(runtime.queue) if runtime.queue.mode == "rq" else None
+                parts = (AddressBook(runtime.db), RowInsert(runtime.db, InboxEvent.__table__),
+                         wakes)
+                self._parts = {id(runtime): parts}
+        wakes = parts[2]
+        if wakes is not None and wakes.queue is not runtime.queue:
+            wakes.queue = runtime.queue
+        return parts
 
 
-def _addresses(app) -> _AddressBook:
-    book = app.extensions.get("amo_bridge.webhook_addresses")
-    if book is None:
-        book = app.extensions.setdefault("amo_bridge.webhook_addresses", _AddressBook())
-    return book
+def _problem(status: int, title: str, detail: str) -> Answer:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return status, json.dumps(body, ensure_ascii=False).encode(), "application/problem+json"

@@ -1,0 +1,145 @@
+"""The door's single-row INSERT stores exactly what the ORM stores, takes SQLite's write turn,
+and survives a PostgreSQL connection the server has dropped."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from amo_bridge.db import Database, NestedWriteTransaction
+from amo_bridge.db_insert import RowInsert
+from amo_bridge.models import Account, InboxEvent
+
+MOSCOW = timezone(timedelta(hours=3))
+
+
+@pytest.fixture
+def db(migrated_url: str):
+    database = Database(migrated_url)
+    with database.session() as session:
+        session.add(Account(amocrm_id=1, subdomain="a", base_url="http://a",
+                            webhook_token_hash="0" * 64))
+    yield database
+    database.dispose()
+
+
+def _values(account_id: int, body: bytes) -> dict:
+    at = datetime(2026, 3, 10, 12, 0, 1, 123456, tzinfo=MOSCOW)
+    return {"account_id": account_id, "source": "amocrm", "received_at": at,
+            "content_type": "application/x-www-form-urlencoded",
+            "headers": {"User-Agent": "amoCRM-Webhooks/3.0", "X-Note": "кириллица"},
+            "body": body, "body_sha256": "f" * 64, "status": "pending", "attempts": 0,
+            "updated_at": at}
+
+
+def _row(db: Database, row_id: int) -> dict:
+    with db.read_session() as session:
+        row = session.get(InboxEvent, row_id)
+        return {c.key: getattr(row, c.key) for c in InboxEvent.__table__.columns if c.key != "id"}
+
+
+def test_a_row_inserted_lean_reads_back_as_the_orm_stores_it(db: Database):
+    with db.read_session() as session:
+        [account_id] = session.scalars(select(Account.id)).all()
+    inserter = RowInsert(db, InboxEvent.__table__)
+    try:
+        lean_id = inserter(_values(account_id, b"leads%5Bstatus%5D=\x00\xff"))
+    finally:
+        inserter.dispose()
+    with db.session() as session:
+        orm = InboxEvent(**_values(account_id, b"leads%5Bstatus%5D=\x00\xff"))
+        session.add(orm)
+        session.flush()
+        orm_id = orm.id
+    assert lean_id != orm_id
+    lean, stored = _row(db, lean_id), _row(db, orm_id)
+    assert lean == stored
+    assert lean["received_at"] == datetime(2026, 3, 10, 9, 0, 1, 123456, tzinfo=UTC)
+    assert lean["headers"]["X-Note"] == "кириллица"
+
+
+def test_missing_required_values_are_named(db: Database):
+    inserter = RowInsert(db, InboxEvent.__table__)
+    values = _values(1, b"x")
+    del values["body_sha256"]
+    with pytest.raises(Exception, match="body_sha256"):
+        inserter(values)
+    inserter.dispose()
+
+
+def test_sqlite_writers_take_turns_with_the_lean_insert(tmp_path):
+    from amo_bridge import migrate
+
+    url = f"sqlite:///{tmp_path / 'turns.sqlite3'}"
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.session() as session:
+        session.add(Account(amocrm_id=1, subdomain="a", base_url="http://a",
+                            webhook_token_hash="0" * 64))
+    inserter = RowInsert(db, InboxEvent.__table__)
+    # Inside an open write transaction of the same thread the lean insert must refuse at once
+    # (waiting for its own turn would hang), and other threads must wait for the commit.
+    inserted: list[int] = []
+    with db.session() as session:
+        session.execute(text("UPDATE account SET subdomain = 'b'"))
+        with pytest.raises(NestedWriteTransaction):
+            inserter(_values(1, b"nested"))
+        worker = threading.Thread(target=lambda: inserted.append(inserter(_values(1, b"w"))))
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive() and inserted == []  # waiting for this transaction's turn
+    worker.join(5)
+    assert len(inserted) == 1
+    threads = [threading.Thread(target=lambda i=i: inserted.append(inserter(_values(1, b"%d" % i))))
+               for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(set(inserted)) == 17
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_dropped_by_the_server_is_replaced_once(pg_database_url: str):
+    from amo_bridge import migrate
+
+    migrate.upgrade(pg_database_url)
+    db = Database(pg_database_url)
+    with db.session() as session:
+        account = Account(amocrm_id=1, subdomain="a", base_url="http://a",
+                          webhook_token_hash="0" * 64)
+        session.add(account)
+        session.flush()
+        account_id = account.id
+    inserter = RowInsert(db, InboxEvent.__table__)
+    try:
+        first = inserter(_values(account_id, b"1"))
+        with db.engine.connect() as connection:  # the server ends the pooled connection
+            connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        second = inserter(_values(account_id, b"2"))
+        assert second > first
+        assert _row(db, second)["body"] == b"2"
+    finally:
+        inserter.dispose()
+        db.dispose()
+
+
+def test_a_write_connection_dropped_without_commit_hands_its_turn_on(tmp_path):
+    from amo_bridge import migrate
+
+    url = f"sqlite:///{tmp_path / 'dropped.sqlite3'}"
+    migrate.upgrade(url)
+    db = Database(url)
+    connection = db.engine.connect()
+    connection.execute(text("UPDATE account SET subdomain = 'x'"))  # the write turn is taken
+    del connection  # never committed, closed or rolled back: garbage-collected
+    with db.session() as session:  # this thread may write again, and the file is unlocked
+        session.add(Account(amocrm_id=2, subdomain="b", base_url="http://b",
+                            webhook_token_hash="1" * 64))
+    db.dispose()
