@@ -24,6 +24,12 @@ from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from amo_bridge.db_turns import (  # noqa: F401 - NestedWriteTransaction is re-exported
+    NestedWriteTransaction,
+    give_write_turn,
+    take_write_turn,
+)
+
 #: Integer kopecks. ``BigInteger`` is 64-bit on PostgreSQL and SQLite's INTEGER is 64-bit too.
 Money = BigInteger
 
@@ -181,64 +187,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class NestedWriteTransaction(RuntimeError):
-    """A second write transaction opened in a thread that already holds SQLite's write lock.
-
-    It could only wait for itself, so it fails at once instead of after the busy timeout. The
-    fix is structural: finish (commit) the outer unit of work before calling amoCRM or opening
-    another one — remote calls never run inside a transaction.
-    """
-
-
-_writers = threading.local()
-
-#: One writer per SQLite file at a time *within a process*, queued on a lock. SQLite admits one
-#: writer anyway, but its busy handler makes a waiter sleep 1, 2, 5 … 100 ms between retries:
-#: under a burst (32 webhook threads) the write lock then sits free while its waiters sleep,
-#: and latency piles up. A waiter here is woken the moment the lock is released; only the
-#: processes' turns are left to SQLite's busy handler.
-WRITE_LOCK_TIMEOUT_SECONDS = 30  # as the busy timeout
-_write_locks: dict[str, threading.Lock] = {}
-_write_locks_guard = threading.Lock()
-
-
-def _write_lock(key: str) -> threading.Lock:
-    lock = _write_locks.get(key)
-    if lock is None:
-        with _write_locks_guard:
-            lock = _write_locks.setdefault(key, threading.Lock())
-    return lock
-
-
-def _fresh_write_locks_after_fork() -> None:
-    # A lock held by a thread of the parent would never be released in the child.
-    global _write_locks_guard
-    _write_locks.clear()
-    _write_locks_guard = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_fresh_write_locks_after_fork)
-
-
-def take_write_turn(key: str) -> None:
-    """This thread's turn to write the SQLite file ``key`` (see :data:`WRITE_LOCK_TIMEOUT_SECONDS`
-    above); pair with :func:`give_write_turn` once the transaction has ended."""
-    depth = getattr(_writers, "depth", 0)
-    if depth:
-        raise NestedWriteTransaction(
-            "a write transaction is already open in this thread (SQLite would deadlock); "
-            "commit the outer unit of work first"
-        )
-    if not _write_lock(key).acquire(timeout=WRITE_LOCK_TIMEOUT_SECONDS):
-        raise TimeoutError(f"database is locked: no write turn in {WRITE_LOCK_TIMEOUT_SECONDS} s")
-    _writers.depth = depth + 1
-
-
-def give_write_turn(key: str) -> None:
-    _writers.depth = max(0, getattr(_writers, "depth", 1) - 1)
-    _write_lock(key).release()
-
-
 def _sqlite_on_begin(connection: Any, key: str) -> None:
     if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
         connection.exec_driver_sql("BEGIN")  # read-only work: WAL readers never block
@@ -283,10 +231,7 @@ def _sqlite_on_reset(dbapi_connection: Any, record: Any, reset_state: Any) -> No
         except sqlite3.Error:
             pass  # no transaction left
         key, owner = writer
-        if owner == threading.get_ident():
-            give_write_turn(key)
-        else:
-            _write_lock(key).release()  # the owner's thread keeps its count; nothing to do
+        give_write_turn(key, owner_thread=owner == threading.get_ident())
 
 
 class Database:

@@ -3,6 +3,7 @@ and survives a PostgreSQL connection the server has dropped."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -139,7 +140,51 @@ def test_a_write_connection_dropped_without_commit_hands_its_turn_on(tmp_path):
     connection = db.engine.connect()
     connection.execute(text("UPDATE account SET subdomain = 'x'"))  # the write turn is taken
     del connection  # never committed, closed or rolled back: garbage-collected
+    gc.collect()  # (a connection and its transaction refer to each other: a cycle)
     with db.session() as session:  # this thread may write again, and the file is unlocked
         session.add(Account(amocrm_id=2, subdomain="b", base_url="http://b",
                             webhook_token_hash="1" * 64))
+    db.dispose()
+
+
+def _hold_a_write_turn(url: str, ready, release) -> None:
+    db = Database(url)
+    with db.session() as session:
+        session.execute(text("UPDATE account SET subdomain = 'held'"))
+        ready.set()
+        release.wait(10)
+    db.dispose()
+
+
+def test_processes_take_turns_on_the_lock_file(tmp_path):
+    """Another process's open write transaction holds the turn; this one waits on the lock file
+    (not in SQLite's busy handler) and writes the moment it ends."""
+    import multiprocessing
+
+    from amo_bridge import migrate
+
+    url = f"sqlite:///{tmp_path / 'procs.sqlite3'}"
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.session() as session:
+        session.add(Account(amocrm_id=1, subdomain="a", base_url="http://a",
+                            webhook_token_hash="0" * 64))
+    context = multiprocessing.get_context("spawn")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_a_write_turn, args=(url, ready, release))
+    holder.start()
+    assert ready.wait(30)
+    assert (tmp_path / "procs.sqlite3-writer.lock").exists()
+    inserter = RowInsert(db, InboxEvent.__table__)
+    done: list[int] = []
+    writer = threading.Thread(target=lambda: done.append(inserter(_values(1, b"after"))))
+    writer.start()
+    writer.join(0.5)
+    assert done == []  # waiting for the other process's turn
+    release.set()
+    writer.join(10)
+    holder.join(10)
+    assert len(done) == 1 and holder.exitcode == 0
+    with db.read_session() as session:
+        assert session.scalar(select(Account.subdomain)) == "held"
     db.dispose()
