@@ -4,10 +4,12 @@ SQLite admits one writer at a time anyway, but a writer that finds the file lock
 SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between retries. Under a burst (four web
 processes, 32 threads storing webhooks) the lock then sits free while its waiters sleep: the
 throughput drops and the slowest answers take hundreds of milliseconds. So every write
-transaction of the bridge first takes a *turn*: a thread lock per file within the process (a
-waiter is woken the moment it is released) and an exclusive ``flock`` on ``<file>-writer.lock``
-between processes (a waiter polls it every 0.1–2 ms). Then SQLite's ``BEGIN IMMEDIATE`` finds
-the file free, and its busy timeout only matters for other programs.
+transaction of the bridge first takes a *turn*: a thread lock per file within the process and an
+exclusive ``flock`` on ``<file>-writer.lock`` between processes — a waiter on either is woken the
+moment it is released. Then SQLite's ``BEGIN IMMEDIATE`` finds the file free, and its busy
+timeout only matters for other programs. The lock file is held only inside a write transaction,
+no remote call ever runs inside one, and a process that dies releases it: the wait for it is
+not bounded (``flock`` has no timeout); the wait for the thread lock is.
 
 A thread that already holds a turn and asks again could only wait for itself:
 :class:`NestedWriteTransaction` is raised at once instead (remote calls never run inside a
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 
 try:
@@ -59,11 +60,10 @@ def take_write_turn(key: str) -> None:
             "commit the outer unit of work first"
         )
     file = _file(key)
-    deadline = time.monotonic() + TIMEOUT_SECONDS
     if not file.lock.acquire(timeout=TIMEOUT_SECONDS):
         raise TimeoutError(f"database is locked: no write turn in {TIMEOUT_SECONDS:g} s")
     try:
-        _lock_between_processes(file, deadline)
+        _lock_between_processes(file)
     except BaseException:
         file.lock.release()
         raise
@@ -89,22 +89,12 @@ def _file(key: str) -> _File:
     return file
 
 
-def _lock_between_processes(file: _File, deadline: float) -> None:
+def _lock_between_processes(file: _File) -> None:
     if fcntl is None or file.path == ":memory:":
         return
     if file.fd is None:
         file.fd = os.open(f"{file.path}-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    pause = 0.0001
-    while True:
-        try:
-            fcntl.flock(file.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"database is locked: no write turn in {TIMEOUT_SECONDS:g} s") from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.002)
+    fcntl.flock(file.fd, fcntl.LOCK_EX)
 
 
 def _after_fork_in_child() -> None:
