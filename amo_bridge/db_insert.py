@@ -14,6 +14,7 @@ byte-identical row — for the inbox, a redelivery its claim absorbs).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
@@ -51,6 +52,7 @@ class RowInsert:
         self._write_key = sqlite_write_key(database.url) if self._sqlite else ""
         self._compiled: dict[tuple[str, ...], _Compiled] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
         self._engine = database.engine if self._sqlite else make_engine(database.url,
                                                                          autocommit=True)
 
@@ -66,11 +68,7 @@ class RowInsert:
         arguments = params if compiled.positional else dict(zip(compiled.names, params,
                                                                  strict=True))
         if self._sqlite:
-            raw = self._engine.raw_connection()  # pooled; the pool's checkout guards apply
-            try:
-                return self._sqlite_insert(raw.cursor(), compiled.sql, arguments)
-            finally:
-                raw.close()
+            return self._sqlite_insert(self._thread_cursor(), compiled.sql, arguments)
         for attempt in (1, 2):
             raw = self._engine.raw_connection()
             try:
@@ -84,6 +82,16 @@ class RowInsert:
             finally:
                 raw.close()
         raise AssertionError("unreachable")
+
+    def _thread_cursor(self) -> Any:
+        """SQLite: a connection of this thread's own, taken from the pool once (its pragmas set
+        by the engine) and kept — a pool round trip would cost as much as the INSERT."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # none yet, or the parent's (a fork)
+            fairy = self._engine.raw_connection()
+            fairy.detach()  # out of the pool: closed when this thread's state is dropped
+            local.fairy, local.cursor, local.pid = fairy, fairy.cursor(), os.getpid()
+        return local.cursor
 
     def _sqlite_insert(self, cursor: Any, sql: str, arguments: Any) -> int:
         take_write_turn(self._write_key)
