@@ -151,18 +151,25 @@ class ThreadJobQueue:
     _stopping: threading.Event = field(default_factory=threading.Event)
     _busy: int = 0  # jobs running now, plus retries waiting on their timer
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _waking: set[str] = field(default_factory=set)  # enqueue_once keys whose job has not begun
 
     def enqueue(self, call: JobCall) -> None:
         _check_args(call)
         self._pending.put((call, 0))
 
     def enqueue_once(self, call: JobCall, *, key: str) -> bool:
-        # In-process enqueueing is a queue.put: coalescing would save nothing.
+        """As :meth:`RQJobQueue.enqueue_once`, with the flags in memory: a burst queues one
+        job per key, not one per request that each would find its row taken."""
+        with self._lock:
+            if key in self._waking:
+                return False
+            self._waking.add(key)
         self.enqueue(call)
         return True
 
     def release(self, key: str) -> None:
-        pass
+        with self._lock:
+            self._waking.discard(key)
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():

@@ -119,15 +119,22 @@ def test_a_connection_dropped_by_the_server_is_replaced_once(pg_database_url: st
     inserter = RowInsert(db, InboxEvent.__table__)
     try:
         first = inserter(_values(account_id, b"1"))
-        with db.engine.connect() as connection:  # the server ends the pooled connection
-            connection.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        raw = inserter._engine.raw_connection()  # the pooled connection the next insert gets
+        cursor = raw.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        [backend] = cursor.fetchone()
+        raw.close()
+        with db.engine.connect() as connection:  # the server ends it
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid)"),
+                                      {"pid": backend}).scalar()
         second = inserter(_values(account_id, b"2"))
         assert second > first
         assert _row(db, second)["body"] == b"2"
     finally:
         inserter.dispose()
+        with db.engine.begin() as connection:  # the session's database, empty for the next
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
         db.dispose()
 
 

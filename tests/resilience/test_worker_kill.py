@@ -93,7 +93,9 @@ def test_a_job_killed_mid_flight_is_finished_by_the_next_worker_without_duplicat
         sim.ui_update(SUBDOMAIN, "leads", [{"id": lead, "status_id": IN_WORK}])
         sim.add_fault(SUBDOMAIN, match=SLOW_READ, latency=3.0)
         stack.http.post(f"{stack.sim_url}/_sim/webhooks/flush", timeout=30).raise_for_status()
-        assert stack.runtime.queue.rq_queue.count == 1  # the door's wake-up is in Redis
+        # The door's wake-up reaches Redis from its sender thread, right after the answer.
+        _wait_for(lambda: stack.runtime.queue.rq_queue.count == 1, timeout=5,
+                  what="the door's wake-up")
 
         def row() -> InboxEvent:
             with stack.runtime.db.read_session() as session:

@@ -14,7 +14,7 @@ from amo_bridge.app import create_app
 from amo_bridge.demo import serve_in_thread
 from amo_bridge.models import InboxEvent
 from amo_bridge.settings import load_settings
-from jobs.inbox import REDELIVERY_HORIZON, _claim
+from jobs.inbox import REDELIVERY_HORIZON, _claim, _clear_wake_flag
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "amocrm"
 FORM = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "amoCRM-Webhooks/3.0"}
@@ -115,6 +115,7 @@ def test_a_redelivery_waiting_for_its_original_is_kept_and_absorbed_when_claimed
     rows = _rows(runtime)
     assert [r.status for r in rows] == ["pending"] * 4  # the door stores every request
     first, second, third, fourth = rows
+    assert _queued(runtime) == [first.id]  # the burst woke one job; it will claim them all
     # The job woken by the third request claims the batch: the copies of the first body
     # are absorbed into it, the other body stays in the batch.
     claimed, resume = _claim(runtime, third.id, takeover=False)
@@ -144,6 +145,7 @@ def test_an_identical_body_after_the_original_started_is_processed(bridge):
     body = (FIXTURES / "dp_status.txt").read_bytes()
     requests.post(url, data=body, headers=FORM, timeout=5)
     [first] = _rows(runtime)
+    _clear_wake_flag(runtime, first.account_id)  # what the job does before it claims
     assert _claim(runtime, first.id, takeover=False) == ([first.id], False)
     requests.post(url, data=body, headers=FORM, timeout=5)
     rows = _rows(runtime)
@@ -190,7 +192,6 @@ def test_a_burst_wakes_one_job_and_the_job_rearms_the_wake_up(migrated_url, tmp_
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from jobs.inbox import _clear_wake_flag
     from jobs.queue import RQJobQueue
 
     settings = load_settings({"DATABASE_URL": migrated_url, "INSTANCE_PATH": str(tmp_path),
