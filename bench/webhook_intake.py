@@ -14,9 +14,11 @@ connections posting a real amoCRM form body (``tests/fixtures/amocrm/lead_status
   commit through a raw DBAPI connection kept per thread;
 - **intake**: ``POST /webhooks/amocrm/<token>`` of the real app (``amo_bridge.wsgi:app``).
 
-Jobs never run during the load: the intake enqueues into a throwaway Redis nobody consumes
-(``JOB_MODE=rq``; without ``redis-server`` the embedded queue of an app built with
-``start_background=False``). Each runs on SQLite and on PostgreSQL (a throwaway database on
+Jobs never run during the load: the intake wakes its job through a throwaway Redis nobody
+consumes (``JOB_MODE=rq``; without ``redis-server`` the embedded queue of an app built with
+``start_background=False``). The door wakes one job per account and leaves the wake-up to a
+sender thread (``jobs.queue.Wakes``, one ``SET NX`` per 20 ms); with no worker clearing the flag,
+every wake-up after the first finds a job waiting — as in a burst, while the worker is busy. Each runs on SQLite and on PostgreSQL (a throwaway database on
 ``BENCH_DATABASE_URL``/``DATABASE_URL``, default the local server). Prints req/s, p50 and p99
 for all three and the ratios intake/bare and intake/minimal-insert. Targets: intake ≥ 80 % of
 minimal insert, p99 < 50 ms. ``--quick``: 2 s per target.

@@ -41,6 +41,8 @@ from jobs.sweeper import Sweepable, register
 log = logging.getLogger(__name__)
 
 BATCH = 500
+PROCESS_JOB = "jobs.inbox.process_inbox"
+NOTHING = "nothing to do"
 #: amoCRM redelivers a failed hook after 5 and 15 minutes, then 15 minutes and 1 hour: a
 #: byte-identical body inside this horizon may be a redelivery (see :func:`_claim`).
 REDELIVERY_HORIZON = timedelta(hours=2)
@@ -60,14 +62,44 @@ def resume_inbox(inbox_id: int) -> str:
 
 
 def process_inbox(inbox_id: int, woken_for: int | None = None, *, takeover: bool = False) -> str:
-    """Mirror ``inbox_id`` and the account's other pending rows; ``woken_for``: the account
-    whose wake-up flag (``webhooks.amocrm``) enqueued this job."""
+    """Mirror ``inbox_id`` and the account's other pending rows.
+
+    ``woken_for``: the account whose wake-up (``webhooks.amocrm``: one waiting job per account)
+    enqueued this job. Such a job stands for *every* row the account stored meanwhile, so it
+    does not stop at its own row: if an earlier batch took that one, it takes the rows behind
+    it, and while rows are left (more than a batch, or rows behind a reactions-only run) it
+    wakes the next job. A failure does not: the job's retry does.
+    """
     runtime = get_runtime()
-    if woken_for is not None:
-        _clear_wake_flag(runtime, woken_for)
+    if woken_for is None:
+        return _process(runtime, inbox_id, takeover=takeover)
+    _clear_wake_flag(runtime, woken_for)
+    outcome = _process(runtime, inbox_id, takeover=takeover)
+    if outcome == NOTHING and (oldest := _oldest_pending(runtime, woken_for)) is not None:
+        outcome = _process(runtime, oldest, takeover=False)
+    if not outcome.startswith("failed") and (
+            oldest := _oldest_pending(runtime, woken_for)) is not None:
+        runtime.queue.enqueue_once(JobCall(PROCESS_JOB, (oldest, woken_for)),
+                                   key=wake_key(woken_for))
+    return outcome
+
+
+def wake_key(account_id: int) -> str:
+    """The wake-up flag of an account's inbox (``JobQueue.enqueue_once``)."""
+    return f"inbox:{account_id}"
+
+
+def _oldest_pending(runtime: Runtime, account_id: int) -> int | None:
+    with runtime.db.read_session() as session:
+        return session.scalar(
+            select(func.min(InboxEvent.id)).where(InboxEvent.account_id == account_id,
+                                                  InboxEvent.status == InboxStatus.PENDING))
+
+
+def _process(runtime: Runtime, inbox_id: int, *, takeover: bool) -> str:
     claimed, resume = _claim(runtime, inbox_id, takeover=takeover)
     if not claimed:
-        return "nothing to do"
+        return NOTHING
     if resume:
         return _run_reactions(runtime, inbox_id)
     try:
@@ -92,7 +124,7 @@ def _clear_wake_flag(runtime: Runtime, account_id: int) -> None:
     # Before the claim: a row committed after this moment wakes another job, a row committed
     # before it is claimed below. Either way no row waits for the sweeper.
     try:
-        runtime.queue.release(f"inbox:{account_id}")
+        runtime.queue.release(wake_key(account_id))
     except RedisError as exc:
         log.warning("could not clear the wake-up flag of account %s (%s); it expires",
                     account_id, exc)

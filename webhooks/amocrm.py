@@ -33,6 +33,7 @@ from amo_bridge.amocrm.webhook import account_id_of
 from amo_bridge.db_insert import RowInsert
 from amo_bridge.logs import request_id_var
 from amo_bridge.models import InboxEvent, InboxStatus
+from jobs.inbox import PROCESS_JOB, wake_key
 from jobs.queue import JobCall, Wakes
 from jobs.runtime import Runtime
 from webhooks.addresses import AddressBook
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/webhooks/amocrm/"
 SOURCES = {"": "amocrm", "dp": "amocrm_dp"}  # /webhooks/amocrm/<token>[/dp]
-PROCESS_JOB = "jobs.inbox.process_inbox"
 #: Request headers kept with the body, by their WSGI names.
 _KEPT_HEADERS = (("User-Agent", "HTTP_USER_AGENT"),
                  ("X-Amocrm-Requestid", "HTTP_X_AMOCRM_REQUESTID"),
@@ -130,7 +130,7 @@ class AmocrmDoors:
             "status": InboxStatus.PENDING, "attempts": 0, "updated_at": now,
         })
         call = JobCall(PROCESS_JOB, (row_id, address.account_id))
-        key = f"inbox:{address.account_id}"
+        key = wake_key(address.account_id)
         if wakes is None:
             runtime.queue.enqueue_once(call, key=key)  # in-process queues: a put, no I/O
         else:
