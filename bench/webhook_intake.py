@@ -18,7 +18,9 @@ Jobs never run during the load: the intake wakes its job through a throwaway Red
 consumes (``JOB_MODE=rq``; without ``redis-server`` the embedded queue of an app built with
 ``start_background=False``). The door wakes one job per account and leaves the wake-up to a
 sender thread (``jobs.queue.Wakes``, one ``SET NX`` per 20 ms); with no worker clearing the flag,
-every wake-up after the first finds a job waiting — as in a burst, while the worker is busy. Each runs on SQLite and on PostgreSQL (a throwaway database on
+every wake-up after the first finds a job waiting — as in a burst, while the worker is busy.
+
+Each target runs on SQLite and on PostgreSQL (a throwaway database on
 ``BENCH_DATABASE_URL``/``DATABASE_URL``, default the local server). Prints req/s, p50 and p99
 for all three and the ratios intake/bare and intake/minimal-insert. Targets: intake ≥ 80 % of
 minimal insert, p99 < 50 ms. ``--quick``: 2 s per target.
