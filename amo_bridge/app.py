@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
-import uuid
 from pathlib import Path
 
 from flask import Flask, g, request
 
 from amo_bridge.clock import Clock, system_clock
-from amo_bridge.logs import configure_logging, request_id_var
+from amo_bridge.logs import configure_logging, request_id_from, request_id_var
 from amo_bridge.settings import Settings, load_settings
 from amo_bridge.web import health, reports_api, sms_api, sms_settings_api
 from amo_bridge.web.problems import register_error_handlers
@@ -19,8 +17,6 @@ from jobs.runtime import Runtime, build_runtime, set_runtime
 from webhooks import amocrm as amocrm_webhooks
 from webhooks import oauth as oauth_doors
 from webhooks import sms as sms_webhooks
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def create_app(
@@ -91,8 +87,7 @@ def instance_secret(path: Path) -> str:
 def _install_request_ids(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id_from(request.headers.get("X-Request-ID", ""))
         g.request_id_token = request_id_var.set(g.request_id)
 
     @app.after_request

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import sys
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,12 @@ from amo_bridge.phones import mask_phones
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "amo_bridge_request_id", default=None
 )
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id_from(incoming: str) -> str:
+    """The caller's ``X-Request-ID`` if it is a sane token, else a new one."""
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|signature|code_hash)", re.I)
 _SECRET_PATTERNS = [

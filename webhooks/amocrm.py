@@ -20,9 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,8 +29,9 @@ from werkzeug.wsgi import get_input_stream
 
 from amo_bridge.amocrm.webhook import account_id_of
 from amo_bridge.db_insert import RowInsert
-from amo_bridge.logs import request_id_var
+from amo_bridge.logs import request_id_from, request_id_var
 from amo_bridge.models import InboxEvent, InboxStatus
+from amo_bridge.web.problems import problem_document
 from jobs.inbox import PROCESS_JOB, wake_key
 from jobs.queue import JobCall, Wakes
 from jobs.runtime import Runtime
@@ -46,7 +45,6 @@ SOURCES = {"": "amocrm", "dp": "amocrm_dp"}  # /webhooks/amocrm/<token>[/dp]
 _KEPT_HEADERS = (("User-Agent", "HTTP_USER_AGENT"),
                  ("X-Amocrm-Requestid", "HTTP_X_AMOCRM_REQUESTID"),
                  ("X-Forwarded-For", "HTTP_X_FORWARDED_FOR"), ("Content-Type", "CONTENT_TYPE"))
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STATUS_LINES = {200: "200 OK", 403: "403 Forbidden", 404: "404 Not Found",
                  405: "405 Method Not Allowed", 413: "413 Request Entity Too Large",
                  500: "500 Internal Server Error"}
@@ -77,8 +75,7 @@ class AmocrmDoors:
         token, _, tail = path[len(PREFIX):].partition("/")
         if not token or tail not in SOURCES:
             return self.inner(environ, start_response)
-        incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))
         reset = request_id_var.set(request_id)
         try:
             if environ.get("REQUEST_METHOD") != "POST":
@@ -156,5 +153,5 @@ class AmocrmDoors:
 
 
 def _problem(status: int, title: str, detail: str) -> Answer:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return status, json.dumps(body, ensure_ascii=False).encode(), "application/problem+json"
+    body = json.dumps(problem_document(status, title, detail), ensure_ascii=False).encode()
+    return status, body, "application/problem+json"

@@ -11,6 +11,16 @@ from werkzeug.exceptions import HTTPException
 PROBLEM_TYPE_BASE = "https://amo-bridge.dev/problems/"
 
 
+def problem_document(status: int, title: str, detail: str | None = None, *,
+                     type_: str = "about:blank", **extra: Any) -> dict[str, Any]:
+    """The RFC 7807 body (also written by the webhook doors, which answer outside Flask)."""
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return body
+
+
 def problem(
     status: int,
     title: str,
@@ -20,12 +30,9 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    body.update(extra)
     response = Response(
-        json.dumps(body, ensure_ascii=False),
+        json.dumps(problem_document(status, title, detail, type_=type_, **extra),
+                   ensure_ascii=False),
         status=status,
         mimetype="application/problem+json",
         headers=headers,
