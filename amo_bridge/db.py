@@ -121,11 +121,11 @@ def make_engine(url: str, *, echo: bool = False, autocommit: bool = False) -> En
     that run single statements and retry one on a broken connection (:mod:`amo_bridge.db_insert`).
     """
     if url.startswith("sqlite"):
-        memory = url in ("sqlite://", "sqlite:///:memory:")
-        database = make_url(url).database
-        if database and not memory:
+        key = sqlite_write_key(url)
+        memory = key == ":memory:"
+        if not memory:
             # The embedded default lives in the instance folder, which may not exist yet.
-            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            Path(key).parent.mkdir(parents=True, exist_ok=True)
         pool = {} if memory else {"pool_size": 8, "max_overflow": 24}
         engine = create_engine(
             url,
@@ -133,7 +133,6 @@ def make_engine(url: str, *, echo: bool = False, autocommit: bool = False) -> En
             connect_args={"timeout": 30, "check_same_thread": False},
             **pool,
         )
-        key = sqlite_write_key(url)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", lambda connection: _sqlite_on_begin(connection, key))
         event.listen(engine, "commit",
@@ -213,12 +212,18 @@ def _sqlite_on_end(connection: Any, key: str, verb: str) -> None:
     if verb == "COMMIT":
         dbapi_connection.execute("COMMIT")  # a failure keeps the turn; the rollback ends it
     else:
-        try:
-            dbapi_connection.execute("ROLLBACK")
-        except sqlite3.OperationalError:
-            pass  # SQLite had already rolled back (e.g. after a full disk)
+        sqlite_rollback(dbapi_connection)
     connection.info.pop("amo_bridge_writer", None)
     give_write_turn(key)
+
+
+def sqlite_rollback(executor: Any) -> None:
+    """ROLLBACK on a SQLite connection or cursor, if a transaction is still open (SQLite rolls
+    back by itself after some errors, e.g. a full disk; then there is none left)."""
+    try:
+        executor.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        pass
 
 
 def _sqlite_on_reset(dbapi_connection: Any, record: Any, reset_state: Any) -> None:
@@ -226,10 +231,7 @@ def _sqlite_on_reset(dbapi_connection: Any, record: Any, reset_state: Any) -> No
     # garbage collection): its write turn must not stay taken, nor SQLite's lock.
     writer = record.info.pop("amo_bridge_writer", None)
     if writer is not None:
-        try:
-            dbapi_connection.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # no transaction left
+        sqlite_rollback(dbapi_connection)
         key, owner = writer
         give_write_turn(key, owner_thread=owner == threading.get_ident())
 

@@ -15,7 +15,6 @@ byte-identical row — for the inbox, a redelivery its claim absorbs).
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from amo_bridge.db import (
     Database,
     give_write_turn,
     make_engine,
+    sqlite_rollback,
     sqlite_write_key,
     take_write_turn,
 )
@@ -102,10 +102,7 @@ class RowInsert:
                 new_id = cursor.lastrowid
                 cursor.execute("COMMIT")
             except BaseException:
-                try:
-                    cursor.execute("ROLLBACK")
-                except sqlite3.OperationalError:
-                    pass  # SQLite had already rolled back
+                sqlite_rollback(cursor)
                 raise
             return new_id
         finally:
