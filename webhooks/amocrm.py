@@ -28,6 +28,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
 from amo_bridge.amocrm.webhook import account_id_of
+from amo_bridge.db import Database
 from amo_bridge.db_insert import RowInsert
 from amo_bridge.logs import request_id_from, request_id_var
 from amo_bridge.models import InboxEvent, InboxStatus
@@ -64,7 +65,7 @@ class AmocrmDoors:
         self.inner = inner
         self.runtime_of = runtime_of
         self.max_body_bytes = max_body_bytes
-        self._parts: dict[int, tuple[AddressBook, RowInsert, Wakes | None]] = {}
+        self._parts: tuple[Database, AddressBook, RowInsert, Wakes | None] | None = None
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
@@ -136,20 +137,23 @@ class AmocrmDoors:
 
     def flush_wakes(self) -> int:
         """Send the due wake-ups now (their thread would within ``Wakes.interval``)."""
-        return sum(parts[2].flush() for parts in list(self._parts.values()) if parts[2])
+        wakes = self._parts[3] if self._parts else None
+        return wakes.flush() if wakes else 0
 
     def _parts_for(self, runtime: Runtime) -> tuple[AddressBook, RowInsert, Wakes | None]:
-        parts = self._parts.get(id(runtime))
-        if parts is None or parts[1].database is not runtime.db:
+        """The door's helpers for this runtime's database and queue, made again (the old
+        inserter's pool closed) only if a test swaps either."""
+        parts = self._parts
+        if parts is None or parts[0] is not runtime.db or (
+                parts[3] is not None and parts[3].queue is not runtime.queue):
             with self._lock:
+                if parts is not None:
+                    parts[2].dispose()
                 wakes = Wakes(runtime.queue) if runtime.queue.mode == "rq" else None
-                parts = (AddressBook(runtime.db), RowInsert(runtime.db, InboxEvent.__table__),
-                         wakes)
-                self._parts = {id(runtime): parts}
-        wakes = parts[2]
-        if wakes is not None and wakes.queue is not runtime.queue:
-            wakes.queue = runtime.queue
-        return parts
+                parts = (runtime.db, AddressBook(runtime.db),
+                         RowInsert(runtime.db, InboxEvent.__table__), wakes)
+                self._parts = parts
+        return parts[1], parts[2], parts[3]
 
 
 def _problem(status: int, title: str, detail: str) -> Answer:

@@ -24,7 +24,7 @@ process and gains nothing), for ``KEEP``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
@@ -107,22 +107,22 @@ def dated_events_reader(client: AmoClient, *, types: Sequence[str], entity: str,
     """
 
     def read(start: int, end: int) -> tuple[list[Event], datetime | None]:
-        answered: dict[str, Any] = {}
-        listing = client.events(types=types, entity=entity, created_from=start,
-                                created_to=end, answered=answered)
-        events = list(islice(listing, EVENTS_PAGE_LIMIT))
+        def listing() -> tuple[Iterator[Event], dict[str, Any]]:
+            answered: dict[str, Any] = {}
+            return client.events(types=types, entity=entity, created_from=start,
+                                 created_to=end, answered=answered), answered
+
+        events_of, answered = listing()
+        events = list(islice(events_of, EVENTS_PAGE_LIMIT))
         date = answered.get("date")
         if settle is not None and date is not None and len(events) == EVENTS_PAGE_LIMIT:
             # Date has whole seconds: one more second makes sure ``end`` is listed.
             wait = end + LIST_LAG.total_seconds() + 1 - date.timestamp()
             if wait > 0:
-                listing.close()
+                events_of.close()
                 settle(min(wait, MAX_SETTLE.total_seconds()))
-                answered = {}
-                listing = client.events(types=types, entity=entity, created_from=start,
-                                        created_to=end, answered=answered)
-                events = []
-        events.extend(listing)
+                (events_of, answered), events = listing(), []
+        events.extend(events_of)
         return events, answered.get("date")
 
     return read
