@@ -17,12 +17,21 @@ from amo_bridge.models import Account, InboxEvent
 MOSCOW = timezone(timedelta(hours=3))
 
 
-@pytest.fixture
-def db(migrated_url: str):
-    database = Database(migrated_url)
+def _with_an_account(url: str) -> Database:
+    """The migrated database at ``url``, holding account 1."""
+    from amo_bridge import migrate
+
+    migrate.upgrade(url)
+    database = Database(url)
     with database.session() as session:
         session.add(Account(amocrm_id=1, subdomain="a", base_url="http://a",
                             webhook_token_hash="0" * 64))
+    return database
+
+
+@pytest.fixture
+def db(migrated_url: str):
+    database = _with_an_account(migrated_url)
     yield database
     database.dispose()
 
@@ -72,14 +81,8 @@ def test_missing_required_values_are_named(db: Database):
 
 
 def test_sqlite_writers_take_turns_with_the_lean_insert(tmp_path):
-    from amo_bridge import migrate
-
     url = f"sqlite:///{tmp_path / 'turns.sqlite3'}"
-    migrate.upgrade(url)
-    db = Database(url)
-    with db.session() as session:
-        session.add(Account(amocrm_id=1, subdomain="a", base_url="http://a",
-                            webhook_token_hash="0" * 64))
+    db = _with_an_account(url)
     inserter = RowInsert(db, InboxEvent.__table__)
     # Inside an open write transaction of the same thread the lean insert must refuse at once
     # (waiting for its own turn would hang), and other threads must wait for the commit.
@@ -106,16 +109,9 @@ def test_sqlite_writers_take_turns_with_the_lean_insert(tmp_path):
 
 @pytest.mark.postgres
 def test_a_connection_dropped_by_the_server_is_replaced_once(pg_database_url: str):
-    from amo_bridge import migrate
-
-    migrate.upgrade(pg_database_url)
-    db = Database(pg_database_url)
-    with db.session() as session:
-        account = Account(amocrm_id=1, subdomain="a", base_url="http://a",
-                          webhook_token_hash="0" * 64)
-        session.add(account)
-        session.flush()
-        account_id = account.id
+    db = _with_an_account(pg_database_url)
+    with db.read_session() as session:
+        account_id = session.scalar(select(Account.id))
     inserter = RowInsert(db, InboxEvent.__table__)
     try:
         first = inserter(_values(account_id, b"1"))
@@ -139,11 +135,8 @@ def test_a_connection_dropped_by_the_server_is_replaced_once(pg_database_url: st
 
 
 def test_a_write_connection_dropped_without_commit_hands_its_turn_on(tmp_path):
-    from amo_bridge import migrate
-
     url = f"sqlite:///{tmp_path / 'dropped.sqlite3'}"
-    migrate.upgrade(url)
-    db = Database(url)
+    db = _with_an_account(url)
     connection = db.engine.connect()
     connection.execute(text("UPDATE account SET subdomain = 'x'"))  # the write turn is taken
     del connection  # never committed, closed or rolled back: garbage-collected
@@ -168,14 +161,8 @@ def test_processes_take_turns_on_the_lock_file(tmp_path):
     (not in SQLite's busy handler) and writes the moment it ends."""
     import multiprocessing
 
-    from amo_bridge import migrate
-
     url = f"sqlite:///{tmp_path / 'procs.sqlite3'}"
-    migrate.upgrade(url)
-    db = Database(url)
-    with db.session() as session:
-        session.add(Account(amocrm_id=1, subdomain="a", base_url="http://a",
-                            webhook_token_hash="0" * 64))
+    db = _with_an_account(url)
     context = multiprocessing.get_context("spawn")
     ready, release = context.Event(), context.Event()
     holder = context.Process(target=_hold_a_write_turn, args=(url, ready, release))

@@ -33,16 +33,23 @@ def _reader(stack, waits: list[float]):
                                settle=settle)
 
 
+def _read_fresh_moves(stack, n: int):
+    """n moves at a frozen moment, then one read of their window, counted from zero requests:
+    (when they moved, the reader's waits, the events, amoCRM's Date of the answer)."""
+    stack.simulator.simulator.clock.freeze()
+    moved_at = _moves(stack, n)
+    stack.simulator.simulator.reset_stats(SUBDOMAIN)
+    waits: list[float] = []
+    events, answered = _reader(stack, waits)(moved_at - 30, moved_at + 5)
+    return moved_at, waits, events, answered
+
+
 def _event_requests(stack) -> int:
     return stack.simulator.simulator.stats(SUBDOMAIN)["endpoints"].get(EVENTS, 0)
 
 
 def test_a_burst_in_the_last_seconds_is_read_after_it_settles(stack):
-    stack.simulator.simulator.clock.freeze()
-    moved_at = _moves(stack, 150)
-    stack.simulator.simulator.reset_stats(SUBDOMAIN)
-    waits: list[float] = []
-    events, answered = _reader(stack, waits)(moved_at - 30, moved_at + 5)
+    moved_at, waits, events, answered = _read_fresh_moves(stack, 150)
     assert len([e for e in events if e.type == "lead_status_changed"]) == 150
     lag = LIST_LAG.total_seconds()
     assert waits == [5 + lag + 1]  # until the window's end is LIST_LAG old, whole seconds
@@ -51,11 +58,7 @@ def test_a_burst_in_the_last_seconds_is_read_after_it_settles(stack):
 
 
 def test_a_small_window_is_read_at_once(stack):
-    stack.simulator.simulator.clock.freeze()
-    moved_at = _moves(stack, 20)
-    stack.simulator.simulator.reset_stats(SUBDOMAIN)
-    waits: list[float] = []
-    events, answered = _reader(stack, waits)(moved_at - 30, moved_at + 5)
+    moved_at, waits, events, answered = _read_fresh_moves(stack, 20)
     assert len(events) == 20 and waits == [] and answered.timestamp() == moved_at
     assert _event_requests(stack) == 1
 
