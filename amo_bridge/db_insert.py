@@ -10,6 +10,9 @@ On PostgreSQL it has its own autocommit pool: the INSERT … RETURNING is its ow
 round trip, durable when answered; instead of a ping per checkout, a statement that finds its
 connection broken is retried once on a fresh one (if the break hid a commit, the copy is a
 byte-identical row — for the inbox, a redelivery its claim absorbs).
+
+:func:`reserve_ids` is the other half of bulk writing (imports, batch pricing): ids taken first,
+so thousands of rows go out in one ``executemany`` or ``COPY`` instead of ``INSERT … RETURNING``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.orm import Session
 
 from amo_bridge.db import (
     Database,
@@ -128,3 +132,21 @@ class RowInsert:
         with self._lock:
             self._compiled[columns] = compiled
         return compiled
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` unused primary keys of ``table``, to insert with in this transaction.
+
+    Flush first: rows pending in the session count on SQLite only once they are in the table.
+    """
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"),
+                                  {"table": table.name})
+        return list(session.scalars(text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
+                                    {"seq": sequence, "n": count}))
+    # SQLite: every writing transaction of the bridge holds its write turn from BEGIN
+    # (amo_bridge.db), so nobody can insert above the current maximum before we do.
+    top = session.scalar(select(func.max(table.c.id))) or 0
+    return list(range(top + 1, top + 1 + count))

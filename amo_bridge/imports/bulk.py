@@ -22,28 +22,15 @@ from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, exc, func, insert, select, text
+from sqlalchemy import Connection, Table, exc, insert
 from sqlalchemy.orm import Session
+
+from amo_bridge.db_insert import reserve_ids  # noqa: F401 - the importers take ids here
 
 #: Rows this session must have inserted into a table before it is first analysed; after that,
 #: each time its inserts double. Below this, a misjudged plan costs milliseconds.
 ANALYZE_AFTER_ROWS = 5000
 _GROWTH = "amo_bridge.bulk.growth"  # session.info key: table → (since last ANALYZE, before)
-
-
-def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
-    """``count`` unused primary keys of ``table``, to insert with in this transaction."""
-    if count <= 0:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"),
-                                  {"table": table.name})
-        return list(session.scalars(text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
-                                    {"seq": sequence, "n": count}))
-    # SQLite: every transaction of the bridge begins IMMEDIATE (amo_bridge.db), so this one
-    # holds the write lock and nobody can insert above the current maximum before we do.
-    top = session.scalar(select(func.max(table.c.id))) or 0
-    return list(range(top + 1, top + 1 + count))
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

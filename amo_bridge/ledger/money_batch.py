@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from types import SimpleNamespace
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from amo_bridge.clock import Clock, local_today, system_clock
+from amo_bridge.db_insert import reserve_ids
 from amo_bridge.ledger.money import book_figures
 from amo_bridge.ledger.money_figures import Figures, Ledger, compute_figures
 from amo_bridge.models import ANY, Account, CommissionRate, MoneyLine, Policy, SalaryRule
@@ -188,7 +189,7 @@ def book_policies(
     if not records:
         return []
     session.flush()  # the policies' new figures, before the ids are counted out
-    ids = _reserve_ids(session, len(records))
+    ids = reserve_ids(session, MoneyLine.__table__, len(records))
     session.execute(insert(MoneyLine.__table__),
                     [{**vars(record), "id": line_id} for record, line_id in zip(records, ids,
                                                                                strict=True)])
@@ -213,20 +214,6 @@ class _Today:
 
 
 _EMPTY = Ledger(())
-
-
-def _reserve_ids(session: Session, count: int) -> list[int]:
-    """``count`` unused ``money_line`` ids for this transaction (the technique of
-    :mod:`amo_bridge.imports.bulk`, which the ledger cannot import: that package imports us)."""
-    if session.get_bind().dialect.name == "postgresql":
-        sequence = session.scalar(text("SELECT pg_get_serial_sequence('money_line', 'id')"))
-        return list(session.scalars(text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
-                                    {"seq": sequence, "n": count}))
-    # SQLite: every writing transaction of the bridge begins IMMEDIATE (amo_bridge.db), so this
-    # one holds the write lock and nobody inserts above the current maximum before we do (the
-    # caller flushed: lines pending in this session are counted too).
-    top = session.scalar(select(func.max(MoneyLine.id))) or 0
-    return list(range(top + 1, top + 1 + count))
 
 
 def _same(keep: frozenset[str]) -> Callable[[Policy], frozenset[str]]:
