@@ -55,7 +55,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError(f"naive datetime {value!r} refused: store aware datetimes only")
         value = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+            return value.isoformat(timespec="microseconds")  # …T09:00:01.123456+00:00
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
@@ -126,7 +126,7 @@ def make_engine(url: str, *, echo: bool = False, autocommit: bool = False) -> En
         if not memory:
             # The embedded default lives in the instance folder, which may not exist yet.
             Path(key).parent.mkdir(parents=True, exist_ok=True)
-        pool = {} if memory else {"pool_size": 8, "max_overflow": 24}
+        pool = {} if memory else {"pool_size": pool_size(), "max_overflow": 24}
         engine = create_engine(
             url,
             echo=echo,
@@ -143,9 +143,22 @@ def make_engine(url: str, *, echo: bool = False, autocommit: bool = False) -> En
     else:
         options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {
             "pool_pre_ping": True}
-        engine = create_engine(url, echo=echo, pool_size=5, max_overflow=10, **options)
+        engine = create_engine(url, echo=echo, pool_size=pool_size(), max_overflow=24,
+                               **options)
     _forget_connections_of_parent(engine)
     return engine
+
+
+def pool_size() -> int:
+    """Connections a pool keeps open: one per request thread of this process (gunicorn's
+    ``WEB_THREADS``, 8 by default), at least 8. A smaller pool closes the connection of every
+    thread above its size after each request and opens a new one for the next — on PostgreSQL
+    a server process forked per webhook under load."""
+    try:
+        threads = int(os.environ.get("WEB_THREADS", "8"))
+    except ValueError:
+        threads = 8
+    return max(8, threads)
 
 
 def sqlite_write_key(url: str) -> str:

@@ -1,4 +1,4 @@
-"""One row, one INSERT, one COMMIT, with nothing in between: the webhook door's hot path.
+"""Rows in, committed, with nothing in between: the webhook door's hot path.
 
 The door stores every amoCRM request before it answers, and a burst is thousands of them, so
 the few hundred microseconds of a Core execution (execution context, result object, events)
@@ -6,10 +6,16 @@ are most of its cost. :class:`RowInsert` compiles its statement once per dialect
 columns, applies the columns' own bind processors (so ``UTCDateTime``, ``JSON`` and enums are
 stored exactly as through the ORM — tested), and runs it on a pooled DBAPI connection. On
 SQLite it takes the same in-process write turn as every other writer (:mod:`amo_bridge.db`).
-On PostgreSQL it has its own autocommit pool: the INSERT … RETURNING is its own transaction, one
-round trip, durable when answered; instead of a ping per checkout, a statement that finds its
-connection broken is retried once on a fresh one (if the break hid a commit, the copy is a
-byte-identical row — for the inbox, a redelivery its claim absorbs).
+On PostgreSQL it has its own autocommit pool: a single row's INSERT … RETURNING is its own
+transaction, one round trip, durable when answered; instead of a ping per checkout, a statement
+that finds its connection broken is retried once on a fresh one (if the break hid a commit, the
+copy is a byte-identical row — for the inbox, a redelivery its claim absorbs).
+
+:class:`GroupCommit` is group commit in front of it: rows that the process's request threads
+hand in while a write is under way go out together in the next transaction, so a burst costs a
+commit (and on SQLite a write turn, on PostgreSQL a round trip and a WAL flush) per group, not
+per row. Every caller still returns only once its own row is committed. Nothing waits for a
+group to fill: a row that arrives when no write is running is written at once.
 
 :func:`reserve_ids` is the other half of bulk writing (imports, batch pricing): ids taken first,
 so thousands of rows go out in one ``executemany`` or ``COPY`` instead of ``INSERT … RETURNING``.
@@ -17,9 +23,10 @@ so thousands of rows go out in one ``executemany`` or ``COPY`` instead of ``INSE
 
 from __future__ import annotations
 
+import _thread
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,20 +72,32 @@ class RowInsert:
             self._engine.dispose()
 
     def __call__(self, values: Mapping[str, Any]) -> int:
-        compiled = self._compile(tuple(values))
-        params = [value if process is None else process(value) for value, process in
-                  zip((values[name] for name in compiled.names), compiled.processors,
-                      strict=True)]
-        arguments = params if compiled.positional else dict(zip(compiled.names, params,
-                                                                 strict=True))
+        [new_id] = self.many([values])
+        return new_id
+
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert ``rows`` (all with the same columns) in one transaction; their new keys, in
+        order. All or none: an error leaves nothing written."""
+        if not rows:
+            return []
+        compiled = self._compile(tuple(rows[0]))
+        arguments = [self._arguments(compiled, values) for values in rows]
         if self._sqlite:
             return self._sqlite_insert(self._thread_cursor(), compiled.sql, arguments)
         for attempt in (1, 2):
             raw = self._engine.raw_connection()
             try:
                 cursor = raw.cursor()
-                cursor.execute(compiled.sql, arguments)
-                return cursor.fetchone()[0]
+                if len(arguments) == 1:
+                    cursor.execute(compiled.sql, arguments[0])
+                    return [cursor.fetchone()[0]]
+                # One transaction, its statements pipelined; results come back in order.
+                with raw.dbapi_connection.transaction():
+                    cursor.executemany(compiled.sql, arguments, returning=True)
+                    new_ids = [cursor.fetchone()[0]]
+                    while cursor.nextset():
+                        new_ids.append(cursor.fetchone()[0])
+                return new_ids
             except self._dialect.loaded_dbapi.OperationalError:
                 if attempt == 2 or not getattr(raw.dbapi_connection, "broken", False):
                     raise
@@ -86,6 +105,15 @@ class RowInsert:
             finally:
                 raw.close()
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _arguments(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
+        if len(values) != len(compiled.names):
+            raise ValueError(f"rows of one insert must have the same columns, got {sorted(values)}")
+        params = [value if process is None else process(value) for value, process in
+                  zip((values[name] for name in compiled.names), compiled.processors,
+                      strict=True)]
+        return params if compiled.positional else dict(zip(compiled.names, params, strict=True))
 
     def _thread_cursor(self) -> Any:
         """SQLite: a connection of this thread's own, taken from the pool once (its pragmas set
@@ -97,18 +125,20 @@ class RowInsert:
             local.fairy, local.cursor, local.pid = fairy, fairy.cursor(), os.getpid()
         return local.cursor
 
-    def _sqlite_insert(self, cursor: Any, sql: str, arguments: Any) -> int:
+    def _sqlite_insert(self, cursor: Any, sql: str, arguments: list[Any]) -> list[int]:
         take_write_turn(self._write_key)
         try:
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                cursor.execute(sql, arguments)
-                new_id = cursor.lastrowid
+                new_ids = []
+                for one in arguments:
+                    cursor.execute(sql, one)
+                    new_ids.append(cursor.lastrowid)
                 cursor.execute("COMMIT")
             except BaseException:
                 sqlite_rollback(cursor)
                 raise
-            return new_id
+            return new_ids
         finally:
             give_write_turn(self._write_key)
 
@@ -132,6 +162,98 @@ class RowInsert:
         with self._lock:
             self._compiled[columns] = compiled
         return compiled
+
+
+class _Waiting:
+    """One caller's row in a :class:`GroupCommit`: its outcome, and a lock held until then."""
+
+    __slots__ = ("values", "new_id", "error", "leads", "_done")
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+        self.new_id: int | None = None
+        self.error: BaseException | None = None
+        self.leads = False  # woken to write the next group rather than with an outcome
+        self._done = _thread.allocate_lock()  # the cheapest one-shot signal CPython has
+        self._done.acquire()
+
+    def wait(self) -> None:
+        self._done.acquire()
+
+    def wake(self) -> None:
+        self._done.release()
+
+    def outcome(self) -> int:
+        if self.error is not None:
+            raise self.error
+        if self.new_id is None:
+            raise RuntimeError("the write of this row's group was interrupted")
+        return self.new_id
+
+
+class GroupCommit:
+    """``GroupCommit(row_insert)(values) -> new primary key``, committed when it returns.
+
+    The first caller finds no write running and writes its row at once. Callers that arrive
+    while a write runs queue up; when it ends, the first of them writes the whole queue (at most
+    ``most`` rows) in one transaction and wakes the others with their keys. If a group's
+    transaction fails, its rows are written one by one, so a row that cannot be stored fails
+    alone and the others are not lost.
+    """
+
+    def __init__(self, insert: RowInsert, *, most: int = 100) -> None:
+        self.insert = insert
+        self.most = most
+        self._lock = threading.Lock()
+        self._queue: list[_Waiting] = []
+        self._writing = False
+
+    def __call__(self, values: Mapping[str, Any]) -> int:
+        mine = _Waiting(values)
+        with self._lock:
+            self._queue.append(mine)
+            leads = not self._writing
+            self._writing = True
+        if not leads:
+            mine.wait()
+            if not mine.leads:
+                return mine.outcome()
+        self._write_group()
+        return mine.outcome()
+
+    def _write_group(self) -> None:
+        """Write the queue's head (this thread's own row is in it) and hand the lead on."""
+        with self._lock:
+            group, self._queue = self._queue[:self.most], self._queue[self.most:]
+        try:
+            self._write(group)
+        finally:
+            with self._lock:
+                following = self._queue[0] if self._queue else None
+                if following is None:
+                    self._writing = False
+                else:
+                    following.leads = True
+            for waiting in group[1:]:  # group[0] is the leader's own: it is not waiting
+                waiting.wake()
+            if following is not None:
+                following.wake()
+
+    def _write(self, group: list[_Waiting]) -> None:
+        try:
+            new_ids = self.insert.many([waiting.values for waiting in group])
+        except Exception as error:  # noqa: BLE001 - each row is tried on its own below
+            if len(group) == 1:
+                group[0].error = error
+                return
+            for waiting in group:
+                try:
+                    waiting.new_id = self.insert(waiting.values)
+                except Exception as own:  # noqa: BLE001 - the caller raises it
+                    waiting.error = own
+            return
+        for waiting, new_id in zip(group, new_ids, strict=True):
+            waiting.new_id = new_id
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:

@@ -100,7 +100,7 @@ def reference_app():
 
     def insert(body: bytes, content_type: str | None, user_agent: str | None) -> None:
         now = datetime.now(UTC)
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") if sqlite else now
+        stamp = now.isoformat(timespec="microseconds") if sqlite else now  # as UTCDateTime
         headers = json.dumps({k: v for k, v in (("User-Agent", user_agent),
                                                 ("Content-Type", content_type)) if v})
         digest = hashlib.sha256(b"amocrm\0" + body).hexdigest()

@@ -257,7 +257,8 @@ class Wakes:
                 self._owner_pid = os.getpid()
                 threading.Thread(target=self._run, name="amo-bridge-wakes", daemon=True).start()
                 atexit.register(self.flush)
-        self._signal.set()
+        if not self._signal.is_set():  # in a burst it already is: spare the Condition
+            self._signal.set()
 
     def flush(self) -> int:
         """Send every due wake-up now; returns how many jobs were enqueued."""

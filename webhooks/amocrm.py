@@ -10,9 +10,11 @@ happen in the job, never in the request: amoCRM waits at most 2 seconds.
 The doors are the bridge's busiest path — a mass action in amoCRM is thousands of hooks — so
 they are a plain WSGI function in front of Flask (:class:`AmocrmDoors`), with nothing a request
 does not need: no request context or URL map, the account's address remembered for a few
-seconds (``webhooks.addresses``), one INSERT and its COMMIT (``amo_bridge.db_insert``), and the
-job's wake-up left to a sender thread (``jobs.queue.Wakes``). A true redelivery (the same body
-while its original still waits) is recognised when the job claims its batch (``jobs.inbox``).
+seconds (``webhooks.addresses``), the row committed with those of concurrent requests
+(``amo_bridge.db_insert.GroupCommit``: one transaction per group, each answer after its own
+row's commit), and the job's wake-up left to a sender thread (``jobs.queue.Wakes``). A true
+redelivery (the same body while its original still waits) is recognised when the job claims
+its batch (``jobs.inbox``).
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
 from amo_bridge.amocrm.webhook import account_id_of
 from amo_bridge.db import Database
-from amo_bridge.db_insert import RowInsert
+from amo_bridge.db_insert import GroupCommit, RowInsert
 from amo_bridge.logs import request_id_from, request_id_var
 from amo_bridge.models import InboxEvent, InboxStatus
 from amo_bridge.web.problems import problem_document
@@ -46,7 +48,7 @@ SOURCES = {"": "amocrm", "dp": "amocrm_dp"}  # /webhooks/amocrm/<token>[/dp]
 _KEPT_HEADERS = (("User-Agent", "HTTP_USER_AGENT"),
                  ("X-Amocrm-Requestid", "HTTP_X_AMOCRM_REQUESTID"),
                  ("X-Forwarded-For", "HTTP_X_FORWARDED_FOR"), ("Content-Type", "CONTENT_TYPE"))
-_STATUS_LINES = {200: "200 OK", 403: "403 Forbidden", 404: "404 Not Found",
+_STATUS_LINES = {200: "200 OK", 400: "400 Bad Request", 403: "403 Forbidden", 404: "404 Not Found",
                  405: "405 Method Not Allowed", 413: "413 Request Entity Too Large",
                  500: "500 Internal Server Error"}
 
@@ -65,7 +67,7 @@ class AmocrmDoors:
         self.inner = inner
         self.runtime_of = runtime_of
         self.max_body_bytes = max_body_bytes
-        self._parts: tuple[Database, AddressBook, RowInsert, Wakes | None] | None = None
+        self._parts: tuple[Database, AddressBook, GroupCommit, Wakes | None] | None = None
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
@@ -101,10 +103,12 @@ class AmocrmDoors:
         runtime = self.runtime_of()
         addresses, insert, wakes = self._parts_for(runtime)
         try:
-            body = get_input_stream(environ, max_content_length=self.max_body_bytes).read()
+            body = self._read_body(environ)
         except RequestEntityTooLarge:
             return _problem(413, "Request Entity Too Large",
                             f"The body is over {self.max_body_bytes} bytes.")
+        except ClientDisconnected:
+            return _problem(400, "Bad Request", "The body ended before its Content-Length.")
         address = addresses.find(token)
         if address is None:
             return _problem(404, "Not Found", "Unknown webhook address.")
@@ -135,12 +139,42 @@ class AmocrmDoors:
             wakes.wake(call, key=key)
         return 200, b"ok", "text/plain; charset=utf-8"
 
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        """The body, refused over the limit.
+
+        A ``Content-Length`` body (amoCRM's) is read in one call and must be complete. A
+        chunked one is read only from a server that ends the stream itself
+        (``wsgi.input_terminated``: gunicorn, werkzeug's), and only up to one byte over the
+        limit, so an endless body costs no more memory than the limit.
+        """
+        length = environ.get("CONTENT_LENGTH", "")
+        stream = environ["wsgi.input"]
+        if length.isdigit() and not environ.get("HTTP_TRANSFER_ENCODING"):
+            size = int(length)
+            if size > self.max_body_bytes:
+                raise RequestEntityTooLarge()
+            body = stream.read(size) if size else b""
+            if len(body) != size:  # the sender went away mid-body: nothing to keep or answer
+                raise ClientDisconnected()
+            return body
+        if not environ.get("wsgi.input_terminated"):
+            # No length and no end: werkzeug's safe fallback (an empty body) or its 413.
+            return get_input_stream(environ, max_content_length=self.max_body_bytes).read()
+        chunks: list[bytes] = []
+        left = self.max_body_bytes + 1
+        while left > 0 and (chunk := stream.read(min(left, 1 << 16))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise RequestEntityTooLarge()
+        return b"".join(chunks)
+
     def flush_wakes(self) -> int:
         """Send the due wake-ups now (their thread would within ``Wakes.interval``)."""
         wakes = self._parts[3] if self._parts else None
         return wakes.flush() if wakes else 0
 
-    def _parts_for(self, runtime: Runtime) -> tuple[AddressBook, RowInsert, Wakes | None]:
+    def _parts_for(self, runtime: Runtime) -> tuple[AddressBook, GroupCommit, Wakes | None]:
         """The door's helpers for this runtime's database and queue, made again (the old
         inserter's pool closed) only if a test swaps either."""
         parts = self._parts
@@ -148,10 +182,10 @@ class AmocrmDoors:
                 parts[3] is not None and parts[3].queue is not runtime.queue):
             with self._lock:
                 if parts is not None:
-                    parts[2].dispose()
+                    parts[2].insert.dispose()
                 wakes = Wakes(runtime.queue) if runtime.queue.mode == "rq" else None
                 parts = (runtime.db, AddressBook(runtime.db),
-                         RowInsert(runtime.db, InboxEvent.__table__), wakes)
+                         GroupCommit(RowInsert(runtime.db, InboxEvent.__table__)), wakes)
                 self._parts = parts
         return parts[1], parts[2], parts[3]
 

@@ -86,7 +86,10 @@ __all__ = [
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ACCOUNT_ID = re.compile(rb"(?:^|&)account(?:\[|%5[bB])id(?:\]|%5[dD])=([0-9]{1,18})(?=&|$)")
+#: ``account[id]=N`` as a form field: the match must also start the body or follow an ``&``
+#: (checked beside the regex: a pattern that opens with a literal is searched for by it, ten
+#: times faster than one that opens with ``(?:^|&)`` and is tried at every offset).
+_ACCOUNT_ID = re.compile(rb"account(?:\[|%5[bB])id(?:\]|%5[dD])=([0-9]{1,18})(?=&|$)")
 
 # entity group in the body → how to read one item of it: (action, item, zone) → event parts
 _Reader = Callable[[str, Mapping[str, Any], tzinfo], tuple[str, int | None, Any]]
@@ -127,7 +130,8 @@ def account_id_of(body: bytes, content_type: str | None) -> int | None:
             if not isinstance(document, dict):
                 return None
             return positive(wf.to_int(document.get("account_id")))
-        found = {match.group(1) for match in _ACCOUNT_ID.finditer(data)}
+        found = {match.group(1) for match in _ACCOUNT_ID.finditer(data)
+                 if match.start() == 0 or data[match.start() - 1] == 0x26}  # b"&"
         return positive(int(found.pop())) if len(found) == 1 else None
     except (ValueError, TypeError, RecursionError):
         return None

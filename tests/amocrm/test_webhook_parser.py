@@ -446,6 +446,8 @@ def test_json_lines_with_raw_and_dp_settings() -> None:
         (b"account[id]=29085712&leads[status][0][id]=1", 29085712),
         (b"leads[status][0][account[id]]=1&account[id]=29085712", 29085712),
         (b"leads[status][0][account_id]=29085712", None),
+        (b"leads[status][0][name]=xaccount[id]=1&account[id]=29085712", 29085712),
+        (b"leads[status][0][name]=my+account[id]=5", None),
         (b"account[id]=29085712abc", None),
         (b"account[id]=1&account[id]=2", None),
         (b"account[id]=1&account[id]=1", 1),

@@ -1,17 +1,19 @@
-"""The door's single-row INSERT stores exactly what the ORM stores, takes SQLite's write turn,
-and survives a PostgreSQL connection the server has dropped."""
+"""The door's lean INSERT stores exactly what the ORM stores, takes SQLite's write turn,
+survives a PostgreSQL connection the server has dropped, and commits concurrent rows in groups
+without mixing up their keys or losing a good row to a bad one."""
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from amo_bridge.db import Database, NestedWriteTransaction
-from amo_bridge.db_insert import RowInsert
+from amo_bridge.db_insert import GroupCommit, RowInsert
 from amo_bridge.models import Account, InboxEvent
 
 MOSCOW = timezone(timedelta(hours=3))
@@ -78,6 +80,100 @@ def test_missing_required_values_are_named(db: Database):
     with pytest.raises(Exception, match="body_sha256"):
         inserter(values)
     inserter.dispose()
+
+
+class _Gated(RowInsert):
+    """A RowInsert whose first write waits for ``gate``, so that rows queue up behind it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate, self.writing = threading.Event(), threading.Event()
+        self.groups: list[int] = []
+
+    def many(self, rows):
+        self.groups.append(len(rows))
+        self.writing.set()
+        assert self.gate.wait(10)
+        return super().many(rows)
+
+
+def _account_id(db: Database) -> int:
+    with db.read_session() as session:
+        return session.scalar(select(Account.id))
+
+
+def _queue_behind_a_write(group: GroupCommit, first: dict, others: list[dict]) -> dict:
+    """``first`` written while ``others`` arrive; each caller's outcome by its body."""
+    outcomes: dict = {}
+
+    def call(values: dict) -> None:
+        try:
+            outcomes[values["body"]] = group(values)
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            outcomes[values["body"]] = error
+
+    threads = [threading.Thread(target=call, args=(first,))]
+    threads[0].start()
+    assert group.insert.writing.wait(10)
+    for values in others:
+        threads.append(threading.Thread(target=call, args=(values,)))
+        threads[-1].start()
+    deadline = time.monotonic() + 10
+    while len(group._queue) < len(others):  # all waiting behind the write of ``first``
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    group.insert.gate.set()
+    for thread in threads:
+        thread.join(10)
+    return outcomes
+
+
+def test_rows_that_arrive_during_a_write_are_committed_together_each_with_its_key(db):
+    account_id = _account_id(db)
+    group = GroupCommit(_Gated(db, InboxEvent.__table__))
+    try:
+        others = [_values(account_id, b"row-%d" % n) for n in range(15)]
+        outcomes = _queue_behind_a_write(group, _values(account_id, b"first"), others)
+    finally:
+        group.insert.dispose()
+    assert group.insert.groups == [1, 15]  # the first row at once, the rest in one transaction
+    assert len(set(outcomes.values())) == 16
+    for body, row_id in outcomes.items():
+        assert _row(db, row_id)["body"] == body  # every caller got its own row's key
+
+
+def test_a_row_that_cannot_be_stored_fails_alone(db):
+    account_id = _account_id(db)
+    group = GroupCommit(_Gated(db, InboxEvent.__table__))
+    try:
+        good = [_values(account_id, b"good-%d" % n) for n in range(3)]
+        orphan = _values(account_id + 1000, b"orphan")  # no such account: a foreign-key error
+        outcomes = _queue_behind_a_write(group, _values(account_id, b"first"),
+                                         [*good[:2], orphan, good[2]])
+    finally:
+        group.insert.dispose()
+    assert isinstance(outcomes.pop(b"orphan"), Exception)
+    assert sorted(outcomes) == [b"first", b"good-0", b"good-1", b"good-2"]
+    for body, row_id in outcomes.items():
+        assert _row(db, row_id)["body"] == body
+    with db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(InboxEvent)) == 4
+
+
+def test_many_writes_all_rows_or_none(db):
+    account_id = _account_id(db)
+    inserter = RowInsert(db, InboxEvent.__table__)
+    try:
+        ids = inserter.many([_values(account_id, b"a"), _values(account_id, b"b")])
+        assert [_row(db, i)["body"] for i in ids] == [b"a", b"b"]
+        with pytest.raises(Exception, match="(?i)foreign key"):
+            inserter.many([_values(account_id, b"c"), _values(account_id + 1000, b"d")])
+        assert inserter.many([]) == []
+    finally:
+        inserter.dispose()
+    with db.read_session() as session:
+        assert session.scalars(select(InboxEvent.body).order_by(InboxEvent.id)).all() == [
+            b"a", b"b"]
 
 
 def test_sqlite_writers_take_turns_with_the_lean_insert(tmp_path):

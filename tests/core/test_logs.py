@@ -21,6 +21,14 @@ def test_secrets_are_redacted():
     assert "/webhooks/amocrm/[redacted]/dp" in out
 
 
+def test_redaction_ignores_case_and_leaves_plain_lines_alone():
+    out = redact("BEARER Tok3n PASSWORD=hunter2 Client_Secret: 's3cr3t' ſecret_key=x1")
+    for secret in ("Tok3n", "hunter2", "s3cr3t", "x1"):
+        assert secret not in out
+    plain = '127.0.0.1 "POST /widget/api/deals/5/policies" 201 17 4ms "Mozilla/5.0"'
+    assert redact(plain) == plain
+
+
 def test_json_records_carry_request_id_and_redacted_extras():
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "sent to %s", ("+79991234567",),
                                None)

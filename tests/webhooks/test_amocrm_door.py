@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -104,6 +106,34 @@ def test_oversized_body_is_413(bridge):
                              timeout=30)
     assert response.status_code == 413
     assert _rows(runtime) == []
+
+
+def test_a_chunked_body_is_stored_and_a_chunked_body_over_the_limit_is_413(bridge):
+    url, runtime = bridge
+    body = (FIXTURES / "lead_status.txt").read_bytes()
+    chunks = iter([body[:100], body[100:]])  # requests sends an iterator chunked
+    response = requests.post(url, data=chunks, headers=FORM, timeout=5)
+    assert response.status_code == 200, response.text
+    [row] = _rows(runtime)
+    assert row.body == body
+    huge = (b"x" * (1024 * 1024) for _ in range(17))
+    assert requests.post(url, data=huge, headers=FORM, timeout=30).status_code == 413
+    assert len(_rows(runtime)) == 1
+
+
+def test_a_body_cut_short_is_not_stored(bridge):
+    url, runtime = bridge
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(f"POST {address.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                     "Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+                     "account%5Bid%5D=29085712".encode())
+        sock.shutdown(socket.SHUT_WR)  # the sender stops after 24 of its 1000 bytes
+        answer = sock.recv(4096)
+    assert answer == b"" or answer.split(b" ")[1] == b"400"
+    assert _rows(runtime) == []
+    assert requests.post(url, data=(FIXTURES / "lead_status.txt").read_bytes(), headers=FORM,
+                         timeout=5).status_code == 200  # and the door still serves
 
 
 def test_a_redelivery_waiting_for_its_original_is_kept_and_absorbed_when_claimed(bridge):
