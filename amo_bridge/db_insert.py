@@ -6,8 +6,9 @@ are most of its cost. :class:`RowInsert` compiles its statement once per dialect
 columns, applies the columns' own bind processors (so ``UTCDateTime``, ``JSON`` and enums are
 stored exactly as through the ORM — tested), and runs it on a pooled DBAPI connection. On
 SQLite it takes the same in-process write turn as every other writer (:mod:`amo_bridge.db`).
-On PostgreSQL it has its own autocommit pool: a single row's INSERT … RETURNING is its own
-transaction, one round trip, durable when answered; instead of a ping per checkout, a statement
+Each thread keeps its own connection (a pool checkout and its reset would cost as much as the
+INSERT). On PostgreSQL it is an autocommit one: a single row's INSERT … RETURNING is its own
+transaction, one round trip, durable when answered; instead of a ping before use, a statement
 that finds its connection broken is retried once on a fresh one (if the break hid a commit, the
 copy is a byte-identical row — for the inbox, a redelivery its claim absorbs).
 
@@ -24,6 +25,7 @@ so thousands of rows go out in one ``executemany`` or ``COPY`` instead of ``INSE
 from __future__ import annotations
 
 import _thread
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -64,10 +66,17 @@ class RowInsert:
         self._compiled: dict[tuple[str, ...], _Compiled] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._connections: list[tuple[int, Any]] = []  # (pid, connection): closed by dispose()
         self._engine = database.engine if self._sqlite else make_engine(database.url,
                                                                          autocommit=True)
 
     def dispose(self) -> None:
+        """Close the threads' connections (and the PostgreSQL engine they came from)."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for pid, fairy in connections:
+            if pid == os.getpid():  # a parent's, inherited by a fork, is the parent's to close
+                _close_quietly(fairy)
         if self._engine is not self.database.engine:
             self._engine.dispose()
 
@@ -83,28 +92,46 @@ class RowInsert:
         compiled = self._compile(tuple(rows[0]))
         arguments = [self._arguments(compiled, values) for values in rows]
         if self._sqlite:
-            return self._sqlite_insert(self._thread_cursor(), compiled.sql, arguments)
+            return self._sqlite_insert(self._thread_connection()[1], compiled.sql, arguments)
         for attempt in (1, 2):
-            raw = self._engine.raw_connection()
+            fairy, cursor = self._thread_connection()
             try:
-                cursor = raw.cursor()
                 if len(arguments) == 1:
                     cursor.execute(compiled.sql, arguments[0])
                     return [cursor.fetchone()[0]]
                 # One transaction, its statements pipelined; results come back in order.
-                with raw.dbapi_connection.transaction():
+                with fairy.dbapi_connection.transaction():
                     cursor.executemany(compiled.sql, arguments, returning=True)
                     new_ids = [cursor.fetchone()[0]]
                     while cursor.nextset():
                         new_ids.append(cursor.fetchone()[0])
                 return new_ids
             except self._dialect.loaded_dbapi.OperationalError:
-                if attempt == 2 or not getattr(raw.dbapi_connection, "broken", False):
+                broken = getattr(fairy.dbapi_connection, "broken", False)
+                if broken:  # the server dropped it: this thread opens a new one
+                    self._forget_thread_connection()
+                if attempt == 2 or not broken:
                     raise
-                raw.invalidate()  # a connection the server dropped: once more on a fresh one
-            finally:
-                raw.close()
         raise AssertionError("unreachable")
+
+    def _thread_connection(self) -> tuple[Any, Any]:
+        """This thread's own connection and cursor, taken from the engine's pool once (SQLite:
+        its pragmas set by the engine; PostgreSQL: autocommit) and kept — a pool checkout and
+        its reset on return would cost as much as the INSERT itself."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # none yet, or the parent's (a fork)
+            fairy = self._engine.raw_connection()
+            fairy.detach()  # out of the pool: this thread's until dispose() or a break
+            with self._lock:
+                self._connections.append((os.getpid(), fairy))
+            local.fairy, local.cursor, local.pid = fairy, fairy.cursor(), os.getpid()
+        return local.fairy, local.cursor
+
+    def _forget_thread_connection(self) -> None:
+        fairy, self._local.pid = self._local.fairy, None
+        with self._lock:
+            self._connections = [entry for entry in self._connections if entry[1] is not fairy]
+        _close_quietly(fairy)
 
     @staticmethod
     def _arguments(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
@@ -114,16 +141,6 @@ class RowInsert:
                   zip((values[name] for name in compiled.names), compiled.processors,
                       strict=True)]
         return params if compiled.positional else dict(zip(compiled.names, params, strict=True))
-
-    def _thread_cursor(self) -> Any:
-        """SQLite: a connection of this thread's own, taken from the pool once (its pragmas set
-        by the engine) and kept — a pool round trip would cost as much as the INSERT."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():  # none yet, or the parent's (a fork)
-            fairy = self._engine.raw_connection()
-            fairy.detach()  # out of the pool: closed when this thread's state is dropped
-            local.fairy, local.cursor, local.pid = fairy, fairy.cursor(), os.getpid()
-        return local.cursor
 
     def _sqlite_insert(self, cursor: Any, sql: str, arguments: list[Any]) -> list[int]:
         take_write_turn(self._write_key)
@@ -162,6 +179,11 @@ class RowInsert:
         with self._lock:
             self._compiled[columns] = compiled
         return compiled
+
+
+def _close_quietly(fairy: Any) -> None:
+    with contextlib.suppress(Exception):  # a connection already gone needs no closing
+        fairy.close()
 
 
 class _Waiting:

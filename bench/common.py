@@ -215,6 +215,29 @@ def start_gunicorn(app: str, *, env: dict[str, str], cpus: set[int], ready_path:
     raise RuntimeError(f"gunicorn did not answer serving {app}")
 
 
+def cpu_ticks() -> dict[int, tuple[int, int]]:
+    """Per core: (all ticks, ticks stolen by the hypervisor) so far, from ``/proc/stat``."""
+    ticks: dict[int, tuple[int, int]] = {}
+    try:
+        with open("/proc/stat") as stat:
+            for line in stat:
+                name, *fields = line.split()
+                if name.startswith("cpu") and name[3:].isdigit():
+                    values = [int(v) for v in fields[:8]]
+                    ticks[int(name[3:])] = (sum(values), values[7] if len(values) > 7 else 0)
+    except OSError:
+        pass
+    return ticks
+
+
+def stolen_share(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]],
+                 cpus: set[int]) -> float:
+    """The share of ``cpus``' time the hypervisor gave to other machines between two readings."""
+    total = sum(after[c][0] - before[c][0] for c in cpus if c in before and c in after)
+    stolen = sum(after[c][1] - before[c][1] for c in cpus if c in before and c in after)
+    return stolen / total if total else 0.0
+
+
 # --- load generation ----------------------------------------------------------------------
 
 
@@ -227,6 +250,8 @@ class Load:
     statuses: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     tool: str = "wrk"
+    #: Latency in microseconds → how many requests took it (so that slices can be pooled).
+    histogram: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
     def per_second(self) -> float:
@@ -235,6 +260,37 @@ class Load:
     @property
     def non_200(self) -> int:
         return sum(n for s, n in self.statuses.items() if s != "200") + self.errors
+
+    @classmethod
+    def pooled(cls, slices: Sequence[Load]) -> Load:
+        """Several runs against one target as one: requests over the summed time, percentiles
+        of the merged latency histograms."""
+        histogram: Counter[int] = Counter()
+        statuses: Counter[str] = Counter()
+        for one in slices:
+            histogram.update(one.histogram)
+            statuses.update(one.statuses)
+        values = sorted(histogram.items())
+        return cls(requests=sum(s.requests for s in slices),
+                   seconds=sum(s.seconds for s in slices),
+                   p50_ms=histogram_percentile(values, 0.50) / 1000,
+                   p99_ms=histogram_percentile(values, 0.99) / 1000,
+                   statuses=dict(statuses), errors=sum(s.errors for s in slices),
+                   tool=slices[0].tool, histogram=dict(histogram))
+
+
+def histogram_percentile(values: Sequence[tuple[int, int]], share: float) -> float:
+    """The ``share`` percentile of sorted ``(value, count)`` pairs, as :func:`percentile`."""
+    total = sum(count for _, count in values)
+    if not total:
+        return float("nan")
+    rank = min(total, max(1, round(share * total)))
+    seen = 0
+    for value, count in values:
+        seen += count
+        if seen >= rank:
+            return float(value)
+    return float(values[-1][0])
 
 
 def run_load(url: str, body_template: str, *, headers: dict[str, str], connections: int,
@@ -251,7 +307,9 @@ def run_load(url: str, body_template: str, *, headers: dict[str, str], connectio
                "--headers", json.dumps(headers), "--first", str(first)]
     done = subprocess.run(command, input=body_template, capture_output=True, text=True,
                           check=True)
-    return Load(**json.loads(done.stdout.strip().splitlines()[-1]), tool="python")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["histogram"] = {int(k): v for k, v in result.get("histogram", {}).items()}
+    return Load(**result, tool="python")
 
 
 _LUA = """
@@ -266,6 +324,10 @@ request = function()
 end
 done = function(summary, latency, requests)
   local e = summary.errors
+  for i = 1, #latency do
+    local value, count = latency(i)
+    io.write(string.format("LATENCY %%d %%d\\n", value, count))
+  end
   io.write(string.format(
     "RESULT %%d %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(99), e.status, e.connect, e.read, e.write,
@@ -288,11 +350,17 @@ def _wrk(url: str, body_template: str, *, headers: dict[str, str], connections: 
             capture_output=True, text=True, check=True)
     finally:
         os.unlink(script.name)
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    lines = done.stdout.splitlines()
+    line = next(x for x in lines if x.startswith("RESULT "))
     requests_, duration, p50, p99, status, *errors = (int(x) for x in line.split()[1:])
+    histogram: Counter[int] = Counter()
+    for x in lines:
+        if x.startswith("LATENCY "):
+            value, count = (int(v) for v in x.split()[1:])
+            histogram[value] += count
     return Load(requests=requests_, seconds=duration / 1e6, p50_ms=p50 / 1000, p99_ms=p99 / 1000,
                 statuses={"non-2xx": status} if status else {"200": requests_},
-                errors=sum(errors))
+                errors=sum(errors), histogram=dict(histogram))
 
 
 async def _generate(host: str, port: int, path: str, template: str, headers: dict[str, str],
@@ -340,10 +408,12 @@ async def _generate(host: str, port: int, path: str, template: str, headers: dic
     await asyncio.gather(*(one_connection() for _ in range(connections)))
     elapsed = time.perf_counter() - started
     latencies.sort()
+    histogram = Counter(round(seconds * 1e6) for seconds in latencies)
     return {"requests": len(latencies), "seconds": elapsed,
             "p50_ms": percentile(latencies, 0.50) * 1000,
             "p99_ms": percentile(latencies, 0.99) * 1000,
-            "statuses": dict(statuses), "errors": errors}
+            "statuses": dict(statuses), "errors": errors,
+            "histogram": {str(k): v for k, v in histogram.items()}}
 
 
 def _loadgen_main(argv: list[str]) -> int:

@@ -211,11 +211,9 @@ def test_a_connection_dropped_by_the_server_is_replaced_once(pg_database_url: st
     inserter = RowInsert(db, InboxEvent.__table__)
     try:
         first = inserter(_values(account_id, b"1"))
-        raw = inserter._engine.raw_connection()  # the pooled connection the next insert gets
-        cursor = raw.cursor()
+        _, cursor = inserter._thread_connection()  # the connection the next insert uses
         cursor.execute("SELECT pg_backend_pid()")
         [backend] = cursor.fetchone()
-        raw.close()
         with db.engine.connect() as connection:  # the server ends it
             assert connection.execute(text("SELECT pg_terminate_backend(:pid)"),
                                       {"pid": backend}).scalar()
