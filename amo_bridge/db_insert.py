@@ -145,6 +145,11 @@ class RowInsert:
     def _sqlite_insert(self, cursor: Any, sql: str, arguments: list[Any]) -> list[int]:
         take_write_turn(self._write_key)
         try:
+            if len(arguments) == 1:
+                # The connection is in autocommit mode (amo_bridge.db): one statement is its
+                # own transaction, committed when execute() returns — one call instead of three.
+                cursor.execute(sql, arguments[0])
+                return [cursor.lastrowid]
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 new_ids = []
