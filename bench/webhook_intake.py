@@ -175,7 +175,7 @@ def inbox_counts(database_url: str, *, clear: bool) -> dict[str, int]:
     try:
         counts, previous = None, {}
         while counts != previous:  # requests still in flight when the load stopped land first
-            time.sleep(0.2)
+            time.sleep(0.5)
             with database.read_session() as session:
                 counts, previous = dict(session.execute(
                     select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all()
