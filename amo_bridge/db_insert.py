@@ -28,6 +28,7 @@ import _thread
 import contextlib
 import os
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,17 +67,14 @@ class RowInsert:
         self._compiled: dict[tuple[str, ...], _Compiled] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._connections: list[tuple[int, Any]] = []  # (pid, connection): closed by dispose()
+        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()  # the live threads', for dispose()
         self._engine = database.engine if self._sqlite else make_engine(database.url,
                                                                          autocommit=True)
 
     def dispose(self) -> None:
         """Close the threads' connections (and the PostgreSQL engine they came from)."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for pid, fairy in connections:
-            if pid == os.getpid():  # a parent's, inherited by a fork, is the parent's to close
-                _close_quietly(fairy)
+        for held in list(self._held):
+            held.close()
         if self._engine is not self.database.engine:
             self._engine.dispose()
 
@@ -92,9 +90,10 @@ class RowInsert:
         compiled = self._compile(tuple(rows[0]))
         arguments = [self._arguments(compiled, values) for values in rows]
         if self._sqlite:
-            return self._sqlite_insert(self._thread_connection()[1], compiled.sql, arguments)
+            return self._sqlite_insert(self._thread_connection().cursor, compiled.sql, arguments)
         for attempt in (1, 2):
-            fairy, cursor = self._thread_connection()
+            held = self._thread_connection()
+            fairy, cursor = held.fairy, held.cursor
             try:
                 if len(arguments) == 1:
                     cursor.execute(compiled.sql, arguments[0])
@@ -109,29 +108,22 @@ class RowInsert:
             except self._dialect.loaded_dbapi.OperationalError:
                 broken = getattr(fairy.dbapi_connection, "broken", False)
                 if broken:  # the server dropped it: this thread opens a new one
-                    self._forget_thread_connection()
+                    held.close()
                 if attempt == 2 or not broken:
                     raise
         raise AssertionError("unreachable")
 
-    def _thread_connection(self) -> tuple[Any, Any]:
+    def _thread_connection(self) -> _Held:
         """This thread's own connection and cursor, taken from the engine's pool once (SQLite:
-        its pragmas set by the engine; PostgreSQL: autocommit) and kept — a pool checkout and
-        its reset on return would cost as much as the INSERT itself."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():  # none yet, or the parent's (a fork)
+        its pragmas set by the engine; PostgreSQL: autocommit) and kept while the thread lives —
+        a pool checkout and its reset on return would cost as much as the INSERT itself."""
+        held = getattr(self._local, "held", None)
+        if held is None or held.closed or held.pid != os.getpid():
             fairy = self._engine.raw_connection()
-            fairy.detach()  # out of the pool: this thread's until dispose() or a break
-            with self._lock:
-                self._connections.append((os.getpid(), fairy))
-            local.fairy, local.cursor, local.pid = fairy, fairy.cursor(), os.getpid()
-        return local.fairy, local.cursor
-
-    def _forget_thread_connection(self) -> None:
-        fairy, self._local.pid = self._local.fairy, None
-        with self._lock:
-            self._connections = [entry for entry in self._connections if entry[1] is not fairy]
-        _close_quietly(fairy)
+            fairy.detach()  # out of the pool: this thread's until it ends, a break or dispose()
+            held = self._local.held = _Held(fairy)
+            self._held.add(held)
+        return held
 
     @staticmethod
     def _arguments(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
@@ -186,7 +178,35 @@ class RowInsert:
         return compiled
 
 
-def _close_quietly(fairy: Any) -> None:
+class _Held:
+    """One thread's connection. Closed when the thread ends (its thread-local state is dropped,
+    and with it the last reference to this object), when the server breaks it, or by
+    :meth:`RowInsert.dispose` — a web server that starts a thread per request must not leave a
+    connection open per request."""
+
+    __slots__ = ("fairy", "cursor", "pid", "_finalizer", "__weakref__")
+
+    def __init__(self, fairy: Any) -> None:
+        self.fairy, self.cursor, self.pid = fairy, fairy.cursor(), os.getpid()
+        self._finalizer = weakref.finalize(self, _close_in_own_process, fairy, self.pid)
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+#: Connections a forked child inherited: never closed nor collected there, since closing a
+#: PostgreSQL connection sends "terminate" down the socket its parent still uses.
+_inherited: list[Any] = []
+
+
+def _close_in_own_process(fairy: Any, pid: int) -> None:
+    if os.getpid() != pid:
+        _inherited.append(fairy)
+        return
     with contextlib.suppress(Exception):  # a connection already gone needs no closing
         fairy.close()
 

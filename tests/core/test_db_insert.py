@@ -176,6 +176,34 @@ def test_many_writes_all_rows_or_none(db):
             b"a", b"b"]
 
 
+def test_a_thread_per_request_leaves_no_connection_behind(db):
+    """Servers such as werkzeug's start a thread per request: each thread's connection is
+    closed when the thread ends, not kept until the inserter is disposed."""
+    account_id = _account_id(db)
+    inserter = RowInsert(db, InboxEvent.__table__)
+
+    def server_connections() -> int:
+        if db.engine.dialect.name != "postgresql":
+            return 0
+        with db.engine.connect() as connection:
+            return connection.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"))
+
+    try:
+        before = server_connections()
+        for n in range(40):
+            thread = threading.Thread(target=inserter, args=(_values(account_id, b"%d" % n),))
+            thread.start()
+            thread.join(10)
+        gc.collect()
+        assert len(inserter._held) == 0
+        assert server_connections() <= before + 1
+    finally:
+        inserter.dispose()
+    with db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(InboxEvent)) == 40
+
+
 def test_sqlite_writers_take_turns_with_the_lean_insert(tmp_path):
     url = f"sqlite:///{tmp_path / 'turns.sqlite3'}"
     db = _with_an_account(url)
@@ -211,7 +239,7 @@ def test_a_connection_dropped_by_the_server_is_replaced_once(pg_database_url: st
     inserter = RowInsert(db, InboxEvent.__table__)
     try:
         first = inserter(_values(account_id, b"1"))
-        _, cursor = inserter._thread_connection()  # the connection the next insert uses
+        cursor = inserter._thread_connection().cursor  # the connection the next insert uses
         cursor.execute("SELECT pg_backend_pid()")
         [backend] = cursor.fetchone()
         with db.engine.connect() as connection:  # the server ends it
