@@ -1,7 +1,10 @@
 """Four processes push as hard as they can through the shared Redis limiter.
 
-Measured at the simulator: no sliding one-second window holds more than the configured rate
-plus one request, and the account is never blocked.
+Measured at the simulator, where arrivals also carry the clients' own scheduling delays (a
+process that slept through its slot on a loaded machine sends late and bunches up with the
+next): no sliding one-second window goes over amoCRM's 7 requests (plus the one on its edge at
+exactly 7/s), nothing bounces at 5/s, and the account is never blocked. The limiter's own
+spacing is tested on the slots it grants, in tests/amocrm/test_ratelimit.py.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def test_processes_share_the_budget(simulator: RunningServer, redis_prefix: str,
           f"429s {stats['rate_limited']}, counts {counts}")
     assert not stats["blocked"] and stats["blocked_answers"] == 0
     assert sum(c["blocked"] + c["other"] for c in counts) == 0
-    assert stats["max_requests_per_second"] <= rate + 1
+    assert stats["max_requests_per_second"] <= max(rate + 1, 7)
     if rate <= 5:
         # They really pushed (the budget was used), and below amoCRM's 7/s nothing bounced.
         assert done >= rate * SECONDS * 0.8
